@@ -1,0 +1,183 @@
+import { ConfigurationError } from '../errors.js';
+
+/** Every asymmetric JWS algorithm jose verifies on Node 20 (RFC 7518, RFC 8037, RFC 9864). */
+export const ASYMMETRIC_ALGORITHMS = Object.freeze([
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+] as const);
+
+/** The HMAC algorithms, allowed only with `secret`. */
+export const HMAC_ALGORITHMS = Object.freeze(['HS256', 'HS384', 'HS512'] as const);
+
+/** Options of the verification core. Durations are in seconds. */
+export interface VerifyOptions {
+  /**
+   * The expected `iss`, compared exactly (no trailing-slash normalisation: copy it from the provider's
+   * discovery document). A list accepts tokens from any of them; each gets its own key set.
+   */
+  issuer: string | readonly string[];
+  /** The token's `aud` (string or array) must contain at least one of these. */
+  audience: string | readonly string[];
+  /** The JWKS URL; skips discovery. With several issuers, one key set serves them all. */
+  jwksUri?: string | undefined;
+  /** HMAC secret for symmetric set-ups (at least 32 bytes); allows only HS256/HS384/HS512 and no key set. */
+  secret?: string | Uint8Array | undefined;
+  /** Allow-list of JWS algorithms. Default: every asymmetric one (or every HS* with `secret`). `none` is never allowed. */
+  algorithms?: readonly string[] | undefined;
+  /** Leeway for `exp`, `nbf` and `iat` checks. Default 5. */
+  clockTolerance?: number | undefined;
+  /** Refuse tokens whose `iat` is older than this; makes `iat` required. Default: no limit. */
+  maxTokenAge?: number | undefined;
+  /** Claims that must be present; `exp` always is. */
+  requiredClaims?: readonly string[] | undefined;
+  /**
+   * `'lenient'` (default) accepts `typ` `JWT`, `at+jwt`, `application/at+jwt` or none; `'strict'` is RFC 9068:
+   * `at+jwt` only, and the claims RFC 9068 section 2.2 requires (iss, exp, aud, sub, client_id, iat, jti).
+   */
+  typ?: 'lenient' | 'strict' | undefined;
+  /** Extra claims holding granted scopes, besides `scope` and `scp` (e.g. `['permissions']` for Auth0 RBAC). */
+  scopeClaims?: readonly string[] | undefined;
+  /** Tokens longer than this many characters are refused before any parsing. Default 8192. */
+  maxTokenLength?: number | undefined;
+  /** The `fetch` used for every call to the identity provider (a proxy-aware one, say). Default: global `fetch`. */
+  fetch?: typeof fetch | undefined;
+  /** Timeout of one discovery or JWKS request. Default 5. */
+  fetchTimeout?: number | undefined;
+  /** Largest discovery or JWKS response accepted, in bytes. Default 524288 (512 KiB). */
+  maxResponseBytes?: number | undefined;
+  /** An unknown `kid` refetches the key set at most once per this many seconds. Default 30. */
+  cooldown?: number | undefined;
+  /** A key set older than this is refreshed (in the background while its keys still verify). Default 600. */
+  maxAge?: number | undefined;
+  /** When refreshing fails, the last good key set keeps serving for up to this long. Default 86400. */
+  maxStale?: number | undefined;
+}
+
+/** The defaults, in one place. */
+export const DEFAULTS = Object.freeze({
+  clockTolerance: 5,
+  typ: 'lenient' as const,
+  maxTokenLength: 8192,
+  fetchTimeout: 5,
+  maxResponseBytes: 512 * 1024,
+  cooldown: 30,
+  maxAge: 600,
+  maxStale: 86_400,
+});
+
+export interface ResolvedVerifyOptions {
+  readonly issuers: readonly string[];
+  readonly audiences: readonly string[];
+  readonly jwksUri: string | undefined;
+  readonly secret: Uint8Array | undefined;
+  readonly algorithms: readonly string[];
+  readonly clockTolerance: number;
+  readonly maxTokenAge: number | undefined;
+  readonly requiredClaims: readonly string[];
+  readonly typ: 'lenient' | 'strict';
+  readonly scopeClaims: readonly string[];
+  readonly maxTokenLength: number;
+  readonly fetch: typeof fetch;
+  readonly fetchTimeout: number;
+  readonly maxResponseBytes: number;
+  readonly cooldown: number;
+  readonly maxAge: number;
+  readonly maxStale: number;
+}
+
+const RFC9068_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'];
+
+function list(value: string | readonly string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return typeof value === 'string' ? [value] : [...value];
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number, positive = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (positive && value === 0)) {
+    throw new ConfigurationError(`\`${name}\` must be a ${positive ? 'positive' : 'non-negative'} number of seconds (default ${fallback}); got ${String(value)}.`);
+  }
+  return value;
+}
+
+function checkUrl(name: string, value: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigurationError(`\`${name}\` must be an absolute URL, e.g. 'https://tenant.example.com/'; got ${JSON.stringify(value)}.`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigurationError(`\`${name}\` must be an https URL; got ${JSON.stringify(value)}.`);
+  }
+}
+
+/** Validates and freezes the options once, at startup. Throws a `ConfigurationError` saying how to fix them. */
+export function resolveVerifyOptions(options: VerifyOptions): ResolvedVerifyOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigurationError("options are required, e.g. authenticate({ issuer: 'https://tenant.example.com/', audience: 'https://api.example.com' }).");
+  }
+  const issuers = list(options.issuer);
+  if (issuers.length === 0 || issuers.some((i) => typeof i !== 'string' || i === '')) {
+    throw new ConfigurationError("`issuer` is required: the exact `iss` of your provider's tokens, e.g. 'https://tenant.example.com/'.");
+  }
+  const secret = options.secret === undefined ? undefined
+    : typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : options.secret;
+  if (secret === undefined) for (const issuer of issuers) checkUrl('issuer', issuer);
+  const audiences = list(options.audience);
+  if (audiences.length === 0 || audiences.some((a) => typeof a !== 'string' || a === '')) {
+    throw new ConfigurationError("`audience` is required and must not be empty: your API's identifier, e.g. 'https://api.example.com'.");
+  }
+  if (options.jwksUri !== undefined) checkUrl('jwksUri', options.jwksUri);
+  if (secret !== undefined && options.jwksUri !== undefined) {
+    throw new ConfigurationError('`secret` and `jwksUri` are exclusive: use `secret` for HMAC (HS*) tokens, or a key set for asymmetric ones.');
+  }
+  if (secret !== undefined && secret.byteLength < 32) {
+    throw new ConfigurationError('`secret` must be at least 32 bytes (RFC 7518 3.2); generate one with `openssl rand -base64 48`.');
+  }
+  const allowed: readonly string[] = secret ? HMAC_ALGORITHMS : ASYMMETRIC_ALGORITHMS;
+  const algorithms = options.algorithms === undefined ? [...allowed] : [...options.algorithms];
+  if (algorithms.length === 0) throw new ConfigurationError('`algorithms` must not be empty; omit it to allow the defaults.');
+  for (const alg of algorithms) {
+    if (typeof alg === 'string' && alg.toLowerCase() === 'none') {
+      throw new ConfigurationError('`algorithms` must not contain "none": unsigned tokens are never accepted.');
+    }
+    if (!allowed.includes(alg)) {
+      throw new ConfigurationError(secret
+        ? `\`algorithms\` contains ${JSON.stringify(alg)}, but with \`secret\` only ${HMAC_ALGORITHMS.join(', ')} are allowed.`
+        : (HMAC_ALGORITHMS as readonly string[]).includes(alg)
+          ? `\`algorithms\` contains ${alg}, which is never allowed with a key set (algorithm confusion, RFC 8725 3.1); use \`secret\` for HMAC tokens.`
+          : `\`algorithms\` contains unsupported ${JSON.stringify(alg)}; choose from ${ASYMMETRIC_ALGORITHMS.join(', ')}.`);
+    }
+  }
+  const typ = options.typ ?? DEFAULTS.typ;
+  if (typ !== 'lenient' && typ !== 'strict') throw new ConfigurationError("`typ` must be 'lenient' or 'strict'.");
+  const requiredClaims = new Set(['exp', ...(options.requiredClaims ?? [])]);
+  if (typ === 'strict') for (const c of RFC9068_CLAIMS) requiredClaims.add(c);
+  const scopeClaims = [...(options.scopeClaims ?? [])];
+  if (scopeClaims.some((c) => typeof c !== 'string' || c === '')) {
+    throw new ConfigurationError("`scopeClaims` must list claim names, e.g. ['permissions'].");
+  }
+  const fetchFn = options.fetch ?? globalThis.fetch;
+  if (typeof fetchFn !== 'function') throw new ConfigurationError('`fetch` must be a function; Node >= 20.19 has a global fetch.');
+  const maxTokenLength = nonNegative('maxTokenLength', options.maxTokenLength, DEFAULTS.maxTokenLength, true);
+
+  return Object.freeze({
+    issuers: Object.freeze(issuers),
+    audiences: Object.freeze(audiences),
+    jwksUri: options.jwksUri,
+    secret,
+    algorithms: Object.freeze(algorithms),
+    clockTolerance: nonNegative('clockTolerance', options.clockTolerance, DEFAULTS.clockTolerance),
+    maxTokenAge: options.maxTokenAge === undefined ? undefined : nonNegative('maxTokenAge', options.maxTokenAge, 0),
+    requiredClaims: Object.freeze([...requiredClaims]),
+    typ,
+    scopeClaims: Object.freeze(scopeClaims),
+    maxTokenLength,
+    fetch: fetchFn,
+    fetchTimeout: nonNegative('fetchTimeout', options.fetchTimeout, DEFAULTS.fetchTimeout, true),
+    maxResponseBytes: nonNegative('maxResponseBytes', options.maxResponseBytes, DEFAULTS.maxResponseBytes, true),
+    cooldown: nonNegative('cooldown', options.cooldown, DEFAULTS.cooldown),
+    maxAge: nonNegative('maxAge', options.maxAge, DEFAULTS.maxAge),
+    maxStale: nonNegative('maxStale', options.maxStale, DEFAULTS.maxStale),
+  });
+}

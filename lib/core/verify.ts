@@ -1,0 +1,131 @@
+import { decodeJwt, errors, jwtVerify, type JWTHeaderParameters, type JWTPayload, type JWSHeaderParameters } from 'jose';
+import { AuthError, InvalidTokenError } from '../errors.js';
+import { keySetFor } from '../keys/registry.js';
+import { resolveVerifyOptions, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
+import { parseScopes } from './scopes.js';
+
+/** The registered claims this package reads; your own claims come in through the type parameter. */
+export interface AccessTokenClaims extends JWTPayload {
+  iss: string;
+  exp: number;
+  scope?: string;
+  scp?: string | string[];
+  client_id?: string;
+  azp?: string;
+}
+
+/** What a successful verification yields. */
+export interface VerifiedToken<TClaims extends object = AccessTokenClaims> {
+  /** The raw token. Never log or echo it. */
+  readonly token: string;
+  readonly header: JWTHeaderParameters;
+  readonly claims: TClaims & AccessTokenClaims;
+  /** Granted scopes from `scope`, `scp` and `scopeClaims`, parsed once. */
+  readonly scopes: ReadonlySet<string>;
+}
+
+/** Verifies one token: resolves to its verified claims or rejects with an `AuthError`. */
+export type Verifier<TClaims extends object = AccessTokenClaims> = (token: string) => Promise<VerifiedToken<TClaims>>;
+
+type KeyGetter = (header: JWSHeaderParameters) => Promise<CryptoKey | Uint8Array>;
+
+const LENIENT_TYP = new Set(['jwt', 'application/jwt', 'at+jwt', 'application/at+jwt']);
+const STRICT_TYP = new Set(['at+jwt', 'application/at+jwt']);
+
+/** Maps jose's errors to ours with fixed, plain-words descriptions (never jose's message, which may quote claims). */
+function toAuthError(error: unknown): AuthError {
+  if (error instanceof AuthError) return error;
+  if (error instanceof errors.JWTExpired) {
+    return error.claim === 'iat'
+      ? new InvalidTokenError('token_too_old', 'token too old', { cause: error })
+      : new InvalidTokenError('token_expired', 'token expired', { cause: error });
+  }
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return new InvalidTokenError('claim_missing', 'missing required claim', { cause: error });
+    if (error.reason === 'invalid') return new InvalidTokenError('claim_invalid', 'invalid claim', { cause: error });
+    switch (error.claim) {
+      case 'iss': return new InvalidTokenError('issuer_invalid', 'token issuer not accepted', { cause: error });
+      case 'aud': return new InvalidTokenError('audience_invalid', 'token audience not accepted', { cause: error });
+      case 'nbf': return new InvalidTokenError('token_not_yet_valid', 'token not yet valid', { cause: error });
+      case 'iat': return new InvalidTokenError('claim_invalid', 'token issued in the future', { cause: error });
+      default: return new InvalidTokenError('claim_invalid', 'invalid claim', { cause: error });
+    }
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return new InvalidTokenError('alg_not_allowed', 'signing algorithm not allowed', { cause: error });
+  if (error instanceof errors.JWSSignatureVerificationFailed) return new InvalidTokenError('signature_invalid', 'invalid signature', { cause: error });
+  // JWSInvalid, JWTInvalid, JOSENotSupported, and TypeErrors from a key that does not fit the token:
+  // all are the token's fault, none may become a 500.
+  return new InvalidTokenError('token_malformed', 'malformed token', { cause: error });
+}
+
+function keyGetters(options: ResolvedVerifyOptions): (iss: unknown) => KeyGetter | undefined {
+  if (options.secret !== undefined) {
+    const secret = options.secret;
+    const get: KeyGetter = () => Promise.resolve(secret);
+    return () => get;
+  }
+  if (options.jwksUri !== undefined) {
+    const keySet = keySetFor({ jwksUri: options.jwksUri }, options);
+    const get: KeyGetter = (header) => keySet.getKey(header);
+    return () => get;
+  }
+  // One key set per issuer: a key of issuer A can never verify a token claiming issuer B.
+  const byIssuer = new Map<string, KeyGetter>();
+  for (const issuer of options.issuers) {
+    const keySet = keySetFor({ issuer }, options);
+    byIssuer.set(issuer, (header) => keySet.getKey(header));
+  }
+  return (iss) => (typeof iss === 'string' ? byIssuer.get(iss) : undefined);
+}
+
+/**
+ * Builds a verifier once, at startup: options checked (a `ConfigurationError` says how to fix them),
+ * key sets bound, allow-lists frozen. The returned function is the whole per-token path.
+ */
+export function createVerifier<TClaims extends object = AccessTokenClaims>(input: VerifyOptions): Verifier<TClaims> {
+  const options = resolveVerifyOptions(input);
+  const getterFor = keyGetters(options);
+  const single = options.secret !== undefined || options.jwksUri !== undefined || options.issuers.length === 1
+    ? getterFor(options.issuers[0]) : undefined;
+  const acceptedTyp = options.typ === 'strict' ? STRICT_TYP : LENIENT_TYP;
+  const jwtOptions = {
+    issuer: options.issuers as string[],
+    audience: options.audiences as string[],
+    algorithms: options.algorithms as string[],
+    clockTolerance: options.clockTolerance,
+    requiredClaims: options.requiredClaims as string[],
+    ...(options.maxTokenAge === undefined ? {} : { maxTokenAge: options.maxTokenAge }),
+  };
+
+  return async function verify(token: string): Promise<VerifiedToken<TClaims>> {
+    if (token.length > options.maxTokenLength) throw new InvalidTokenError('token_too_large', 'token too large');
+    let getKey = single;
+    if (getKey === undefined) {
+      let iss: unknown;
+      try {
+        ({ iss } = decodeJwt(token));
+      } catch (error) {
+        throw toAuthError(error);
+      }
+      getKey = getterFor(iss);
+      if (getKey === undefined) throw new InvalidTokenError('issuer_invalid', 'token issuer not accepted');
+    }
+    let payload: JWTPayload;
+    let header: JWTHeaderParameters;
+    try {
+      ({ payload, protectedHeader: header } = await jwtVerify(token, getKey, jwtOptions));
+    } catch (error) {
+      throw toAuthError(error);
+    }
+    const { typ } = header;
+    if (typ === undefined ? options.typ === 'strict' : typeof typ !== 'string' || !acceptedTyp.has(typ.toLowerCase())) {
+      throw new InvalidTokenError('typ_invalid', 'token type not accepted');
+    }
+    // jose checks iat only with maxTokenAge; a token from the future is never fine (RFC 8725 3.10 spirit).
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + options.clockTolerance) {
+      throw new InvalidTokenError('claim_invalid', 'token issued in the future');
+    }
+    const scopes = parseScopes(payload, options.scopeClaims);
+    return { token, header, claims: payload as TClaims & AccessTokenClaims, scopes };
+  };
+}

@@ -1,0 +1,66 @@
+import type { Middleware, ParameterizedContext } from 'koa';
+import { extractToken } from '../bearer/extract.js';
+import { createVerifier, type AccessTokenClaims } from '../core/verify.js';
+import type { VerifyOptions } from '../core/options.js';
+import { AuthError, ConfigurationError, MissingCredentialsError } from '../errors.js';
+import { AUTH_CONTEXT, type AuthContext, type AuthState } from './state.js';
+
+/** Options of `authenticate()`: the verification options plus how the token is read from Koa. */
+export interface AuthenticateOptions extends VerifyOptions {
+  /** With `true`, a request without credentials passes with `ctx.state.user` undefined; bad credentials still fail. Default false. */
+  optional?: boolean | undefined;
+  /** The `realm` of every `WWW-Authenticate` challenge. Default `'api'`. */
+  realm?: string | undefined;
+  /** Accept the RFC 6750 2.3 `access_token` query parameter. Default false: URLs end up in logs. */
+  allowQueryToken?: boolean | undefined;
+  /** Accept the RFC 6750 2.2 form-body `access_token` parameter (a body parser must run first). Default false. */
+  allowBodyToken?: boolean | undefined;
+  /** Read the token yourself (a cookie, a custom header); replaces the RFC 6750 methods. Return undefined for none. */
+  getToken?: ((ctx: ParameterizedContext) => string | undefined | Promise<string | undefined>) | undefined;
+}
+
+const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
+
+/**
+ * Koa middleware that verifies the request's bearer token and sets `ctx.state.user` (the claims) and
+ * `ctx.state.auth` (token, header, claims, scopes). Refusals are thrown as `AuthError`s, which Koa's
+ * default handler renders with the right status and `WWW-Authenticate` challenge.
+ *
+ * Options are checked here, at startup: bad configuration throws a `ConfigurationError`.
+ */
+export function authenticate<TClaims extends object = AccessTokenClaims>(
+  options: AuthenticateOptions,
+): Middleware<AuthState<TClaims>> {
+  const verify = createVerifier<TClaims>(options);
+  const realm = options.realm ?? 'api';
+  if (typeof realm !== 'string' || !REALM_CHARS.test(realm)) {
+    throw new ConfigurationError('`realm` must be a string without `"`, `\\` or control characters (RFC 6750 3).');
+  }
+  if (options.getToken !== undefined && typeof options.getToken !== 'function') {
+    throw new ConfigurationError('`getToken` must be a function (ctx) => string | undefined.');
+  }
+  const locations = { query: options.allowQueryToken === true, body: options.allowBodyToken === true };
+  const getToken = options.getToken;
+  const optional = options.optional === true;
+  const marker: AuthContext = Object.freeze({ realm });
+
+  return async function authenticateMiddleware(ctx, next) {
+    (ctx.state as Record<symbol, AuthContext>)[AUTH_CONTEXT] = marker;
+    let verified;
+    try {
+      const token = getToken ? await getToken(ctx) : extractToken(ctx, locations);
+      if (token === undefined || token === null) {
+        if (optional) return await next();
+        throw new MissingCredentialsError();
+      }
+      if (typeof token !== 'string') throw new TypeError('koa-token-guard: getToken must return a string or undefined');
+      verified = await verify(token);
+    } catch (error) {
+      if (error instanceof AuthError) error.realm = realm;
+      throw error;
+    }
+    ctx.state.user = verified.claims;
+    ctx.state.auth = verified;
+    await next();
+  };
+}

@@ -1,0 +1,28 @@
+import type { ParameterizedContext } from 'koa';
+import type { AccessTokenClaims, VerifiedToken } from '../core/verify.js';
+
+/** `ctx.state.auth` after a successful `authenticate()`. */
+export type AuthInfo<TClaims extends object = AccessTokenClaims> = VerifiedToken<TClaims>;
+
+/** The state `authenticate()` sets: use as Koa's state type, e.g. `new Koa<AuthState>()`. */
+export interface AuthState<TClaims extends object = AccessTokenClaims> {
+  /** The verified claims; undefined only with `optional: true` and no credentials. */
+  user?: TClaims & AccessTokenClaims;
+  /** Token, header, claims and parsed scopes; undefined only with `optional: true` and no credentials. */
+  auth?: AuthInfo<TClaims>;
+}
+
+/** What guards need from the `authenticate()` that ran before them. */
+export interface AuthContext {
+  readonly realm: string | undefined;
+}
+
+/** Marks a request as seen by `authenticate()`, whether or not it carried a token. */
+export const AUTH_CONTEXT: unique symbol = Symbol.for('koa-token-guard.context');
+
+type StateCarrier = Pick<ParameterizedContext, 'state'>;
+
+/** The marker `authenticate()` left, or undefined when it did not run on this request. */
+export function authContextOf(ctx: StateCarrier): AuthContext | undefined {
+  return (ctx.state as Record<symbol, AuthContext | undefined>)[AUTH_CONTEXT];
+}

@@ -1,0 +1,91 @@
+import { expect } from 'chai';
+import Koa from 'koa';
+import {
+  bearerChallenge, InsufficientScopeError, InvalidRequestError, InvalidTokenError, KeySourceUnavailableError, MissingCredentialsError, renderAuthErrors,
+} from '../lib/index.js';
+import { request } from './support/http.js';
+
+describe('errors', () => {
+  describe('bearerChallenge', () => {
+    it('is a bare Bearer with no attributes', () => {
+      expect(bearerChallenge({})).to.equal('Bearer');
+    });
+
+    it('orders realm, error, error_description and scope as RFC 6750 3 shows them', () => {
+      expect(bearerChallenge({ realm: 'api', error: 'insufficient_scope', description: 'more scope needed', scope: ['a', 'b'] }))
+        .to.equal('Bearer realm="api", error="insufficient_scope", error_description="more scope needed", scope="a b"');
+    });
+
+    it('strips quotes, backslashes, controls and non-ASCII from values (RFC 6750 3 character set)', () => {
+      expect(bearerChallenge({ realm: 'a"b\\c\r\nd\u00e9' })).to.equal('Bearer realm="abcd"');
+    });
+  });
+
+  describe('error classes', () => {
+    it('maps each class to its RFC 6750 status, error code and exposed message', () => {
+      const cases = [
+        [new MissingCredentialsError(), 401, undefined, 'credentials_missing'],
+        [new InvalidRequestError('token_empty', 'bearer token missing'), 400, 'invalid_request', 'token_empty'],
+        [new InvalidTokenError('token_expired', 'token expired'), 401, 'invalid_token', 'token_expired'],
+        [new InsufficientScopeError(['a'], 'insufficient scope'), 403, 'insufficient_scope', 'insufficient_scope'],
+        [new KeySourceUnavailableError(30), 503, undefined, 'key_source_unavailable'],
+      ] as const;
+      for (const [error, status, bearerError, code] of cases) {
+        expect(error.status).to.equal(status);
+        expect(error.error).to.equal(bearerError);
+        expect(error.code).to.equal(code);
+        expect(error.expose).to.equal(true);
+        expect(error).to.be.instanceOf(Error);
+      }
+    });
+
+    it('gives the 503 a Retry-After of at least one whole second and no Bearer challenge', () => {
+      expect(new KeySourceUnavailableError(0.2).headers).to.deep.equal({ 'Retry-After': '1' });
+      expect(new KeySourceUnavailableError(29.1).headers).to.deep.equal({ 'Retry-After': '30' });
+    });
+
+    it('serialises to the RFC 6750 JSON body', () => {
+      expect(new InvalidTokenError('token_expired', 'token expired').toJSON()).to.deep.equal({ error: 'invalid_token', error_description: 'token expired' });
+      expect(new KeySourceUnavailableError(5).toJSON()).to.deep.equal({ error: 'temporarily_unavailable', error_description: 'token verification is temporarily unavailable' });
+    });
+  });
+
+  describe('rendering', () => {
+    it("is rendered by Koa's default handler with status, challenge and the plain-words message", async () => {
+      const app = new Koa();
+      app.silent = true;
+      app.use(() => {
+        const error = new InvalidTokenError('token_expired', 'token expired');
+        error.realm = 'api';
+        throw error;
+      });
+      const reply = await request(app, '/');
+      expect(reply.status).to.equal(401);
+      expect(reply.headers['www-authenticate']).to.equal('Bearer realm="api", error="invalid_token", error_description="token expired"');
+      expect(reply.text).to.equal('token expired');
+    });
+
+    it('renders the RFC 6750 JSON body with renderAuthErrors()', async () => {
+      const app = new Koa();
+      app.use(renderAuthErrors());
+      app.use(() => {
+        throw new InsufficientScopeError(['read:messages'], 'insufficient scope');
+      });
+      const reply = await request(app, '/');
+      expect(reply.status).to.equal(403);
+      expect(reply.headers['content-type']).to.match(/^application\/json/);
+      expect(reply.headers['www-authenticate']).to.equal('Bearer error="insufficient_scope", error_description="insufficient scope", scope="read:messages"');
+      expect(reply.json()).to.deep.equal({ error: 'insufficient_scope', error_description: 'insufficient scope' });
+    });
+
+    it('lets other errors through renderAuthErrors() untouched', async () => {
+      const app = new Koa();
+      app.silent = true;
+      app.use(renderAuthErrors());
+      app.use((ctx) => ctx.throw(418, 'teapot'));
+      const reply = await request(app, '/');
+      expect(reply.status).to.equal(418);
+      expect(reply.text).to.equal('teapot');
+    });
+  });
+});
