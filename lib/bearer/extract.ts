@@ -69,13 +69,19 @@ export function extractToken(ctx: TokenRequest, locations: TokenLocations): stri
   let methods = header === undefined ? 0 : 1;
   if (locations.query) {
     const q = parameter(ctx.query.access_token, 'query');
-    if (q !== undefined) ((token = q), methods++);
+    if (q !== undefined) {
+      token = q;
+      methods++;
+    }
   }
   // RFC 6750 2.2: only a form-encoded, non-GET request body may carry the token.
   if (locations.body && ctx.method !== 'GET' && ctx.is('application/x-www-form-urlencoded')) {
     const body = (ctx.request as { body?: unknown }).body;
     const b = body !== null && typeof body === 'object' ? parameter((body as Record<string, unknown>).access_token, 'body') : undefined;
-    if (b !== undefined) ((token = b), methods++);
+    if (b !== undefined) {
+      token = b;
+      methods++;
+    }
   }
   if (methods > 1) throw new InvalidRequestError('multiple_methods', 'token sent by more than one method');
   return token;

@@ -61,7 +61,7 @@ export class RemoteKeySet {
 
   constructor(options: KeySetOptions) {
     this.#options = options;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? (() => Date.now());
     if ('jwksUri' in options.source) this.#jwksUri = options.source.jwksUri;
   }
 

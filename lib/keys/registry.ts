@@ -8,7 +8,7 @@ const registry = new Map<typeof fetch, Map<string, RemoteKeySet>>();
 /** The process-wide key set of an issuer (or of a JWKS URL), created on first use. */
 export function keySetFor(source: { jwksUri: string } | { issuer: string }, options: ResolvedVerifyOptions): RemoteKeySet {
   let byFetch = registry.get(options.fetch);
-  if (byFetch === undefined) registry.set(options.fetch, (byFetch = new Map()));
+  if (byFetch === undefined) registry.set(options.fetch, (byFetch = new Map<string, RemoteKeySet>()));
   const id = 'jwksUri' in source ? `jwks ${source.jwksUri}` : `issuer ${source.issuer}`;
   let keySet = byFetch.get(id);
   if (keySet === undefined) {

@@ -1,6 +1,6 @@
 import type { Middleware, ParameterizedContext } from 'koa';
 import { extractToken } from '../bearer/extract.js';
-import { createVerifier, type AccessTokenClaims } from '../core/verify.js';
+import { createVerifier, type AccessTokenClaims, type VerifiedToken } from '../core/verify.js';
 import type { VerifyOptions } from '../core/options.js';
 import { AuthError, ConfigurationError, MissingCredentialsError } from '../errors.js';
 import { AUTH_CONTEXT, type AuthContext, type AuthState } from './state.js';
@@ -46,11 +46,14 @@ export function authenticate<TClaims extends object = AccessTokenClaims>(
 
   return async function authenticateMiddleware(ctx, next) {
     (ctx.state as Record<symbol, AuthContext>)[AUTH_CONTEXT] = marker;
-    let verified;
+    let verified: VerifiedToken<TClaims>;
     try {
       const token = getToken ? await getToken(ctx) : extractToken(ctx, locations);
       if (token === undefined || token === null) {
-        if (optional) return await next();
+        if (optional) {
+          await next();
+          return;
+        }
         throw new MissingCredentialsError();
       }
       if (typeof token !== 'string') throw new TypeError('koa-token-guard: getToken must return a string or undefined');

@@ -1,6 +1,6 @@
 // A fake identity provider for specs: real keys, nock-served discovery and JWKS, exact fetch counts.
 import nock from 'nock';
-import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload, type JWTHeaderParameters } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTHeaderParameters } from 'jose';
 
 export type Alg = 'RS256' | 'PS256' | 'ES256' | 'ES384' | 'EdDSA' | 'RS384';
 
@@ -36,8 +36,9 @@ export async function signingKey(alg: Alg, kid = `${alg.toLowerCase()}-1`, label
 }
 
 export interface SignOptions {
-  key?: SigningKey;
-  header?: Partial<JWTHeaderParameters> & Record<string, unknown>;
+  key?: SigningKey | undefined;
+  /** Header fields; undefined removes one. */
+  header?: Record<string, unknown>;
   /** Omit the kid header. */
   noKid?: boolean;
 }
@@ -51,7 +52,8 @@ export interface FakeProvider {
   discoveryCount(): number;
   /** JWKS requests served so far. */
   jwksCount(): number;
-  sign(claims?: JWTPayload, options?: SignOptions): Promise<string>;
+  /** Claims override the defaults; an undefined claim is removed. */
+  sign(claims?: Record<string, unknown>, options?: SignOptions): Promise<string>;
   /** Replace the published keys (rotation). */
   publish(keys: JWK[]): void;
 }
@@ -100,10 +102,11 @@ export async function fakeProvider(options: ProviderOptions = {}): Promise<FakeP
     async sign(claims = {}, signOptions = {}) {
       const key = signOptions.key ?? defaultKey;
       const now = Math.floor(Date.now() / 1000);
-      const header = { alg: key.alg, typ: 'at+jwt', ...(signOptions.noKid ? {} : { kid: key.kid }), ...signOptions.header } as JWTHeaderParameters;
-      const payload: JWTPayload = { iss: issuer, aud: audience, sub: 'user-1', iat: now, exp: now + 300, scope: 'read:messages', ...claims };
+      const header: Record<string, unknown> = { alg: key.alg, typ: 'at+jwt', ...(signOptions.noKid ? {} : { kid: key.kid }), ...signOptions.header };
+      for (const k of Object.keys(header)) if (header[k] === undefined) delete header[k];
+      const payload: Record<string, unknown> = { iss: issuer, aud: audience, sub: 'user-1', iat: now, exp: now + 300, scope: 'read:messages', ...claims };
       for (const k of Object.keys(payload)) if (payload[k] === undefined) delete payload[k];
-      return new SignJWT(payload).setProtectedHeader(header).sign(key.privateKey);
+      return new SignJWT(payload).setProtectedHeader(header as unknown as JWTHeaderParameters).sign(key.privateKey);
     },
   };
 }
