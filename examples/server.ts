@@ -1,0 +1,53 @@
+// `npm start`: the example API with an embedded development issuer. No provider account needed.
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import { startDevIssuer } from './dev-issuer.js';
+
+const audience = 'https://api.example.com';
+const port = Number(process.env.PORT ?? 3000);
+
+const devIssuer = await startDevIssuer(audience, Number(process.env.ISSUER_PORT ?? 0));
+const app = createApp({ issuer: devIssuer.issuer, audience });
+const server = app.listen(port, '127.0.0.1');
+await new Promise((resolve) => server.once('listening', resolve));
+const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+const read = await devIssuer.mint({ scope: 'read:messages' });
+const write = await devIssuer.mint({ scope: 'read:messages write:messages' });
+const none = await devIssuer.mint({ scope: 'profile' });
+const expired = await devIssuer.mint({ scope: 'read:messages' }, { expired: true });
+const forged = await devIssuer.mint({ scope: 'read:messages' }, { badSignature: true });
+
+console.log(`koa-token-guard example on ${base}  (development issuer ${devIssuer.issuer})
+
+Try these (each line says the answer it should get):
+
+# 200: public route
+curl -i ${base}/health
+
+# 401, WWW-Authenticate: Bearer realm="api"  (no token)
+curl -i ${base}/messages
+
+# 200: token with read:messages
+curl -i -H "Authorization: Bearer ${read}" ${base}/messages
+
+# 201: token with write:messages
+curl -i -X POST -H "Authorization: Bearer ${write}" ${base}/messages
+
+# 403, error="insufficient_scope", scope="read:messages"  (token without the read scope)
+curl -i -H "Authorization: Bearer ${none}" ${base}/messages
+
+# 401, error="invalid_token", error_description="token expired"
+curl -i -H "Authorization: Bearer ${expired}" ${base}/messages
+
+# 401, error="invalid_token", error_description="invalid signature"
+curl -i -H "Authorization: Bearer ${forged}" ${base}/messages
+
+Ctrl-C to stop.`);
+
+const stop = (): void => {
+  server.close();
+  void devIssuer.close().then(() => process.exit(0));
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
