@@ -33,11 +33,16 @@ export type AuthErrorCode =
   | 'claim_missing'
   | 'claim_invalid'
   | 'scope_claim_invalid'
+  | 'user_unknown'
+  | 'userinfo_rejected'
+  | 'userinfo_sub_mismatch'
   // 403 insufficient_scope
   | 'insufficient_scope'
   | 'claim_requirement_failed'
+  | 'userinfo_forbidden'
   // 503
-  | 'key_source_unavailable';
+  | 'key_source_unavailable'
+  | 'userinfo_unavailable';
 
 // RFC 6750 3: quoted-string values use %x20-21 / %x23-5B / %x5D-7E only.
 const UNSAFE_HEADER_CHARS = /[^\x20\x21\x23-\x5B\x5D-\x7E]/g;
@@ -154,6 +159,48 @@ export class KeySourceUnavailableError extends AuthError {
   readonly retryAfter: number;
   constructor(retryAfter: number, options?: ErrorOptions) {
     super('key_source_unavailable', undefined, 'token verification is temporarily unavailable', options);
+    this.retryAfter = Math.max(1, Math.ceil(retryAfter));
+  }
+
+  override get headers(): Record<string, string> {
+    return { 'Retry-After': String(this.retryAfter) };
+  }
+
+  override toJSON(): { error: string; error_description: string } {
+    return { error: 'temporarily_unavailable', error_description: this.message };
+  }
+}
+
+/**
+ * `resolveUser` found no user for a valid token: 401 `invalid_token` "unknown user" by default, or a
+ * 403 without a challenge (`unknownUserStatus: 403`): the token is fine, the caller has no account here.
+ */
+export class UnknownUserError extends AuthError {
+  readonly status: 401 | 403;
+  constructor(status: 401 | 403 = 401) {
+    super('user_unknown', status === 401 ? 'invalid_token' : undefined, 'unknown user');
+    this.status = status;
+  }
+
+  override get headers(): Record<string, string> {
+    return this.status === 401 ? super.headers : {};
+  }
+
+  override toJSON(): { error: string; error_description: string } {
+    return this.status === 401 ? super.toJSON() : { error: 'access_denied', error_description: this.message };
+  }
+}
+
+/**
+ * 503 with `Retry-After`: the identity provider's userinfo endpoint failed (network, timeout, 5xx,
+ * malformed answer). Never `invalid_token`: the client's token is not at fault.
+ */
+export class UserInfoUnavailableError extends AuthError {
+  readonly status = 503;
+  /** Seconds the client should wait before retrying. */
+  readonly retryAfter: number;
+  constructor(retryAfter: number, options?: ErrorOptions) {
+    super('userinfo_unavailable', undefined, 'user information is temporarily unavailable', options);
     this.retryAfter = Math.max(1, Math.ceil(retryAfter));
   }
 

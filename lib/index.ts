@@ -20,3 +20,8 @@ export {
   type BearerErrorCode,
   type ChallengeParams,
 } from './errors.js';
+export { fetchUserInfo } from './koa/userinfo.js';
+export { createUserResolver, type UserResolver, type UserResolverOptions } from './users/resolve-user.js';
+export { UserInfoClient, createUserInfoClient, type UserInfo, type UserInfoClientOptions, type TokenForUserInfo } from './users/userinfo.js';
+export { USER_DEFAULTS, type CacheOptions, type ResolveUser, type UserOptions } from './users/options.js';
+export { UnknownUserError, UserInfoUnavailableError } from './errors.js';

@@ -1,6 +1,6 @@
 import { importJWK, type JWK, type JWSHeaderParameters } from 'jose';
 import { InvalidTokenError, KeySourceUnavailableError } from '../errors.js';
-import { discover } from './discovery.js';
+import { discover, type IssuerMetadata } from './discovery.js';
 import { fetchJson, KeySourceError, type FetchJsonOptions } from './fetch.js';
 
 /** How a key set fetches and ages its keys. Durations in seconds. */
@@ -54,6 +54,7 @@ export class RemoteKeySet {
   #snapshot: Snapshot | undefined;
   #inflight: Promise<Snapshot> | undefined;
   #jwksUri: string | undefined;
+  #metadata: IssuerMetadata | undefined;
   #lastAttempt = Number.NEGATIVE_INFINITY;
   #lastFailure: KeySourceError | undefined;
   /** Provider calls made (discovery and JWKS), for observability and specs. */
@@ -86,6 +87,21 @@ export class RemoteKeySet {
       if (index < 0) throw new InvalidTokenError('kid_unknown', 'signing key not found');
     }
     return this.#import(snapshot, index, alg);
+  }
+
+  /**
+   * The issuer's discovery metadata, discovering (with the key set, coalesced) if not yet done; failures
+   * are a `KeySourceUnavailableError` as for keys. Undefined for a key set built from a `jwksUri`.
+   */
+  async metadata(): Promise<IssuerMetadata | undefined> {
+    if ('jwksUri' in this.#options.source) return undefined;
+    if (this.#metadata !== undefined) return this.#metadata;
+    try {
+      await this.#refreshOrUnavailable(this.#snapshot);
+    } catch (error) {
+      if (this.#metadata === undefined) throw error; // discovery itself failed, not only the JWKS
+    }
+    return this.#metadata;
   }
 
   /** Fetches the key set now (coalesced with any fetch under way). For pre-warming and forced refresh. */
@@ -128,6 +144,7 @@ export class RemoteKeySet {
       if (this.#jwksUri === undefined) {
         this.fetchCount++;
         const metadata = await discover((this.#options.source as { issuer: string }).issuer, this.#options);
+        this.#metadata = metadata;
         this.#jwksUri = metadata.jwks_uri;
       }
       this.fetchCount++;

@@ -3,10 +3,14 @@ import { extractToken } from '../bearer/extract.js';
 import { createVerifier, type AccessTokenClaims, type VerifiedToken } from '../core/verify.js';
 import type { VerifyOptions } from '../core/options.js';
 import { AuthError, ConfigurationError, MissingCredentialsError } from '../errors.js';
+import type { UserOptions } from '../users/options.js';
+import { createUserResolver } from '../users/resolve-user.js';
+import { createUserInfoClient } from '../users/userinfo.js';
 import { AUTH_CONTEXT, type AuthContext, type AuthState } from './state.js';
 
-/** Options of `authenticate()`: the verification options plus how the token is read from Koa. */
-export interface AuthenticateOptions extends VerifyOptions {
+/** Options of `authenticate()`: the verification options, how the token is read from Koa, and who the caller is. */
+export interface AuthenticateOptions<TClaims extends object = AccessTokenClaims, TUser = TClaims & AccessTokenClaims>
+  extends VerifyOptions, UserOptions<TClaims, TUser, ParameterizedContext> {
   /** With `true`, a request without credentials passes with `ctx.state.user` undefined; bad credentials still fail. Default false. */
   optional?: boolean | undefined;
   /** The `realm` of every `WWW-Authenticate` challenge. Default `'api'`. */
@@ -28,9 +32,9 @@ const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
  *
  * Options are checked here, at startup: bad configuration throws a `ConfigurationError`.
  */
-export function authenticate<TClaims extends object = AccessTokenClaims>(
-  options: AuthenticateOptions,
-): Middleware<AuthState<TClaims>> {
+export function authenticate<TClaims extends object = AccessTokenClaims, TUser = TClaims & AccessTokenClaims>(
+  options: AuthenticateOptions<TClaims, TUser>,
+): Middleware<AuthState<TClaims, TUser>> {
   const verify = createVerifier<TClaims>(options);
   const realm = options.realm ?? 'api';
   if (typeof realm !== 'string' || !REALM_CHARS.test(realm)) {
@@ -42,7 +46,8 @@ export function authenticate<TClaims extends object = AccessTokenClaims>(
   const locations = { query: options.allowQueryToken === true, body: options.allowBodyToken === true };
   const getToken = options.getToken;
   const optional = options.optional === true;
-  const marker: AuthContext = Object.freeze({ realm });
+  const marker: AuthContext = Object.freeze({ realm, userinfo: createUserInfoClient(options, realm) });
+  const resolveUser = options.resolveUser === undefined ? undefined : createUserResolver({ ...options, resolveUser: options.resolveUser, realm });
 
   return async function authenticateMiddleware(ctx, next) {
     (ctx.state as Record<symbol, AuthContext>)[AUTH_CONTEXT] = marker;
@@ -62,8 +67,8 @@ export function authenticate<TClaims extends object = AccessTokenClaims>(
       if (error instanceof AuthError) error.realm = realm;
       throw error;
     }
-    ctx.state.user = verified.claims;
-    ctx.state.auth = verified;
+    ctx.state.auth = verified; // before resolveUser, which may call fetchUserInfo(ctx)
+    ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
     await next();
   };
 }

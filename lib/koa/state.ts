@@ -1,13 +1,14 @@
 import type { ParameterizedContext } from 'koa';
 import type { AccessTokenClaims, VerifiedToken } from '../core/verify.js';
+import type { UserInfoClient } from '../users/userinfo.js';
 
 /** `ctx.state.auth` after a successful `authenticate()`. */
 export type AuthInfo<TClaims extends object = AccessTokenClaims> = VerifiedToken<TClaims>;
 
 /** The state `authenticate()` sets: use as Koa's state type, e.g. `new Koa<AuthState>()`. */
-export interface AuthState<TClaims extends object = AccessTokenClaims> {
-  /** The verified claims; undefined only with `optional: true` and no credentials. */
-  user?: TClaims & AccessTokenClaims;
+export interface AuthState<TClaims extends object = AccessTokenClaims, TUser = TClaims & AccessTokenClaims> {
+  /** The verified claims, or what `resolveUser` returned; undefined only with `optional: true` and no credentials. */
+  user?: TUser;
   /** Token, header, claims and parsed scopes; undefined only with `optional: true` and no credentials. */
   auth?: AuthInfo<TClaims>;
 }
@@ -15,6 +16,8 @@ export interface AuthState<TClaims extends object = AccessTokenClaims> {
 /** What guards need from the `authenticate()` that ran before them. */
 export interface AuthContext {
   readonly realm: string | undefined;
+  /** The userinfo lookup `fetchUserInfo(ctx)` uses. */
+  readonly userinfo?: UserInfoClient | undefined;
 }
 
 /** Marks a request as seen by `authenticate()`, whether or not it carried a token. */

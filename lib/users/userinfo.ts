@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { resolveVerifyOptions, type ResolvedVerifyOptions, type VerifyOptions } from '../core/options.js';
+import {
+  type AuthError,
+  ConfigurationError,
+  InsufficientScopeError,
+  InvalidTokenError,
+  KeySourceUnavailableError,
+  UserInfoUnavailableError,
+} from '../errors.js';
+import { fetchJson, KeySourceError } from '../keys/fetch.js';
+import { keySetFor } from '../keys/registry.js';
+import { resolveUserinfoCache, type ResolvedCache, type UserOptions } from './options.js';
+
+/** An OpenID Connect userinfo response (Core 5.3.2): `sub` always equals the token's. Shared between requests: read-only. */
+export interface UserInfo {
+  readonly sub: string;
+  readonly [claim: string]: unknown;
+}
+
+/** What the lookup needs from a verified token. */
+export interface TokenForUserInfo {
+  readonly token: string;
+  readonly claims: { readonly iss: string; readonly exp: number; readonly sub?: string | undefined };
+}
+
+export interface UserInfoClientOptions {
+  /** The userinfo endpoint for a (verified) issuer. */
+  endpointFor: (issuer: string) => Promise<string>;
+  fetch: typeof fetch;
+  /** Seconds. */
+  timeout: number;
+  maxBytes: number;
+  cache: ResolvedCache;
+  /** `Retry-After` seconds of a 503 when the provider sent none. */
+  retryAfter: number;
+  realm?: string | undefined;
+  /** Clock in milliseconds; replaceable for specs. */
+  now?: () => number;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/**
+ * Calls the provider's userinfo endpoint with the caller's access token. Answers are cached per token
+ * (by its SHA-256, never shared between two tokens of one user: their scopes may differ) until the
+ * token's `exp`, bounded in entries; concurrent lookups for one token share one request. Refusals and
+ * failures are never cached.
+ */
+export class UserInfoClient {
+  readonly #options: UserInfoClientOptions;
+  readonly #now: () => number;
+  #cache: LRUCache<string, UserInfo> | undefined;
+  readonly #inflight = new Map<string, Promise<UserInfo>>();
+  /** Userinfo requests made, for observability and specs. */
+  fetchCount = 0;
+
+  constructor(options: UserInfoClientOptions) {
+    this.#options = options;
+    this.#now = options.now ?? (() => Date.now());
+  }
+
+  /** The userinfo of a verified token, or an `AuthError` (401, 403 or 503). */
+  get(verified: TokenForUserInfo): Promise<UserInfo> {
+    const { sub } = verified.claims;
+    // Without `sub` the answer cannot be bound to the token (Core 5.3.2): do not even ask.
+    if (typeof sub !== 'string') return Promise.reject(this.#realm(new InvalidTokenError('claim_missing', 'missing required claim')));
+    const key = createHash('sha256').update(verified.token).digest('base64url');
+    // Created on first use: most authenticate() instances never look userinfo up.
+    this.#cache ??= new LRUCache<string, UserInfo>({ max: this.#options.cache.max, perf: { now: this.#now }, ttlResolution: 0 });
+    const hit = this.#cache.get(key);
+    if (hit !== undefined) return Promise.resolve(hit);
+    let pending = this.#inflight.get(key);
+    if (pending === undefined) {
+      pending = this.#load(key, verified, sub);
+      this.#inflight.set(key, pending);
+      const forget = (): void => void this.#inflight.delete(key);
+      pending.then(forget, forget);
+    }
+    return pending;
+  }
+
+  async #load(key: string, { token, claims }: TokenForUserInfo, sub: string): Promise<UserInfo> {
+    let endpoint: string;
+    try {
+      endpoint = await this.#options.endpointFor(claims.iss);
+    } catch (error) {
+      if (error instanceof KeySourceUnavailableError) throw this.#realm(new UserInfoUnavailableError(error.retryAfter, { cause: error }));
+      throw error;
+    }
+    const { fetch: baseFetch, timeout, maxBytes } = this.#options;
+    const withToken: typeof fetch = (input, init) => {
+      const headers = new Headers(init?.headers);
+      headers.set('authorization', `Bearer ${token}`);
+      return baseFetch(input, { ...init, headers });
+    };
+    this.fetchCount++;
+    let body: Record<string, unknown>;
+    try {
+      ({ body } = await fetchJson(endpoint, { fetch: withToken, timeout, maxBytes }));
+    } catch (error) {
+      throw this.#realm(this.#refusal(error));
+    }
+    if (body.sub !== sub) throw this.#realm(new InvalidTokenError('userinfo_sub_mismatch', 'user information does not match the token'));
+    const info = deepFreeze(body) as UserInfo;
+    const untilExp = claims.exp * 1000 - this.#now();
+    const ttl = Math.min(untilExp, (this.#options.cache.ttl ?? Infinity) * 1000);
+    if (ttl >= 1) this.#cache!.set(key, info, { ttl: Math.floor(ttl) });
+    return info;
+  }
+
+  #refusal(error: unknown): AuthError {
+    if (error instanceof KeySourceError && error.reason === 'status') {
+      // RFC 6750 3.1 at the provider: 401 the token is no longer accepted there, 403 it lacks a scope (openid).
+      if (error.status === 401) return new InvalidTokenError('userinfo_rejected', 'token not accepted by the identity provider', { cause: error });
+      if (error.status === 403) return new InsufficientScopeError(['openid'], 'insufficient scope for user information', 'userinfo_forbidden');
+    }
+    const retryAfter = error instanceof KeySourceError ? error.retryAfter : undefined;
+    return new UserInfoUnavailableError(retryAfter ?? this.#options.retryAfter, { cause: error });
+  }
+
+  #realm<E extends AuthError>(error: E): E {
+    error.realm = this.#options.realm;
+    return error;
+  }
+}
+
+function isHttpUrl(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'https:' || protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+function checkEndpoint(value: unknown): string {
+  if (isHttpUrl(value)) return value;
+  throw new ConfigurationError(`\`userinfoEndpoint\` must be an absolute https URL, e.g. 'https://tenant.example.com/userinfo'; got ${JSON.stringify(value)}.`);
+}
+
+function endpointResolver(options: ResolvedVerifyOptions, configured: string | undefined): (issuer: string) => Promise<string> {
+  if (configured !== undefined) {
+    const endpoint = Promise.resolve(checkEndpoint(configured));
+    return () => endpoint;
+  }
+  if (options.secret !== undefined || options.jwksUri !== undefined) {
+    return () => Promise.reject(new ConfigurationError(
+      'fetchUserInfo() needs `userinfoEndpoint` when keys come from `jwksUri` or `secret` (no discovery): set it to the provider\'s userinfo URL.'));
+  }
+  // The issuer's key set already holds its discovery metadata: no extra request.
+  const keySets = new Map(options.issuers.map((issuer) => [issuer, keySetFor({ issuer }, options)]));
+  return async (issuer) => {
+    const metadata = await keySets.get(issuer)!.metadata();
+    const endpoint = metadata?.userinfo_endpoint;
+    if (!isHttpUrl(endpoint)) {
+      throw new ConfigurationError(`the discovery metadata of ${issuer} names no usable \`userinfo_endpoint\`: set \`userinfoEndpoint\`.`);
+    }
+    return endpoint;
+  };
+}
+
+/** Builds the userinfo lookup of one `authenticate()` at startup: options checked, endpoint source bound. */
+export function createUserInfoClient(
+  options: VerifyOptions & Pick<UserOptions<object, unknown, unknown>, 'userinfoEndpoint' | 'userinfoCache'>,
+  realm?: string,
+): UserInfoClient {
+  const resolved = resolveVerifyOptions(options);
+  return new UserInfoClient({
+    endpointFor: endpointResolver(resolved, options.userinfoEndpoint),
+    fetch: resolved.fetch,
+    timeout: resolved.fetchTimeout,
+    maxBytes: resolved.maxResponseBytes,
+    cache: resolveUserinfoCache(options.userinfoCache),
+    retryAfter: resolved.cooldown,
+    realm,
+  });
+}
