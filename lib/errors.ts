@@ -213,7 +213,7 @@ export class UserInfoUnavailableError extends AuthError {
   }
 }
 
-/** Thrown at startup for bad options; the message says how to fix them. Never thrown per request. */
+/** Thrown at startup for bad options; the message says how to fix them. Never caused by a client (only `fetchUserInfo` without an endpoint reports at first use). */
 export class ConfigurationError extends TypeError {
   readonly code = 'configuration_invalid';
   constructor(message: string) {
