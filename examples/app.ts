@@ -3,6 +3,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import { authenticate, InsufficientScopeError, type AuthState } from '../lib/index.js';
 import type { Middleware } from 'koa';
+import { meRoutes } from './me.js';
 
 export interface AppOptions {
   issuer: string;
@@ -44,5 +45,6 @@ export function createApp({ issuer, audience }: AppOptions): Koa<AuthState> {
 
   app.use(publicRoutes.routes()).use(publicRoutes.allowedMethods());
   app.use(api.routes()).use(api.allowedMethods());
+  app.use(meRoutes({ issuer, audience }).routes());
   return app;
 }

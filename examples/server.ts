@@ -17,6 +17,7 @@ const write = await devIssuer.mint({ scope: 'read:messages write:messages' });
 const none = await devIssuer.mint({ scope: 'profile' });
 const expired = await devIssuer.mint({ scope: 'read:messages' }, { expired: true });
 const forged = await devIssuer.mint({ scope: 'read:messages' }, { badSignature: true });
+const stranger = await devIssuer.mint({ sub: 'stranger', scope: 'profile' });
 
 console.log(`koa-token-guard example on ${base}  (development issuer ${devIssuer.issuer})
 
@@ -42,6 +43,12 @@ curl -i -H "Authorization: Bearer ${expired}" ${base}/messages
 
 # 401, error="invalid_token", error_description="invalid signature"
 curl -i -H "Authorization: Bearer ${forged}" ${base}/messages
+
+# 200: your own user record, found by resolveUser in the example's user store
+curl -i -H "Authorization: Bearer ${read}" ${base}/me
+
+# 401, error="invalid_token", error_description="unknown user"  (valid token, no such user)
+curl -i -H "Authorization: Bearer ${stranger}" ${base}/me
 
 Ctrl-C to stop.`);
 

@@ -1,0 +1,30 @@
+// GET /me: the caller's own user record, found by `resolveUser` in an in-memory user store.
+import Router from '@koa/router';
+import { authenticate, type AccessTokenClaims, type AuthState } from '../lib/index.js';
+
+export interface User {
+  id: number;
+  name: string;
+  role: 'admin' | 'member';
+}
+
+/** Stands in for a database table keyed by the provider's `sub`. */
+export const users = new Map<string, User>([['dev-user', { id: 1, name: 'Dev User', role: 'admin' }]]);
+
+export function meRoutes({ issuer, audience }: { issuer: string; audience: string }): Router<AuthState<AccessTokenClaims, User>> {
+  const router = new Router<AuthState<AccessTokenClaims, User>>();
+  router.get(
+    '/me',
+    authenticate({
+      issuer,
+      audience,
+      // A database lookup in a real app; null answers 401 invalid_token "unknown user".
+      resolveUser: (claims) => users.get(claims.sub ?? '') ?? null,
+      userCache: { ttl: 30 },
+    }),
+    (ctx) => {
+      ctx.body = { user: ctx.state.user, sub: ctx.state.auth!.claims.sub, scopes: [...ctx.state.auth!.scopes] };
+    },
+  );
+  return router;
+}
