@@ -26,7 +26,17 @@ export function keySetFor(source: { jwksUri: string } | { issuer: string }, opti
   return keySet;
 }
 
-/** Forgets every key set (for specs that reuse one issuer URL across cases). */
-export function clearKeySets(): void {
-  registry.clear();
+/**
+ * Forgets key sets (for specs that reuse one issuer URL across cases): all of them, or only those of
+ * one issuer or JWKS URL. Verifiers already built keep theirs; the next `authenticate()` starts fresh.
+ */
+export function clearKeySets(url?: string): void {
+  if (url === undefined) {
+    registry.clear();
+    return;
+  }
+  for (const byFetch of registry.values()) {
+    byFetch.delete(`issuer ${url}`);
+    byFetch.delete(`jwks ${url}`);
+  }
 }

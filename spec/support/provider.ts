@@ -1,6 +1,7 @@
-// A fake identity provider for specs: real keys, nock-served discovery and JWKS, exact fetch counts.
-import nock from 'nock';
-import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTHeaderParameters } from 'jose';
+// A fake identity provider for specs: real keys, discovery and JWKS served by the test kit's nock mode
+// (koa-token-guard/testing, dogfooded), exact fetch counts.
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { createTestIssuer } from '../../lib/testing/index.js';
 
 export type Alg = 'RS256' | 'PS256' | 'ES256' | 'ES384' | 'EdDSA' | 'RS384';
 
@@ -70,43 +71,29 @@ export interface ProviderOptions {
 export async function fakeProvider(options: ProviderOptions = {}): Promise<FakeProvider> {
   const issuer = uniqueIssuer(options.issuerPath ?? '/');
   const audience = options.audience ?? 'https://api.example.com';
-  const url = new URL(issuer);
-  const base = issuer.replace(/\/+$/, '');
-  const jwksUri = `${base}/.well-known/jwks.json`;
   const keys = await Promise.all((options.algs ?? ['ES256']).map((alg) => signingKey(alg)));
-  let published: JWK[] = keys.map((k) => k.publicJwk);
-  let discovery = 0;
-  let jwks = 0;
-  const scope = nock(url.origin).persist();
-  if (options.discovery !== false) {
-    scope.get(`${new URL(base).pathname.replace(/\/$/, '')}/.well-known/openid-configuration`).reply(() => {
-      discovery++;
-      return [200, { issuer, jwks_uri: jwksUri, userinfo_endpoint: `${base}/userinfo` }];
-    });
-  }
-  scope.get(new URL(jwksUri).pathname).reply(() => {
-    jwks++;
-    return [200, { keys: published }];
+  const kit = await createTestIssuer({
+    mode: 'nock',
+    issuer,
+    audience,
+    keys,
+    discovery: options.discovery !== false,
+    metadata: { userinfo_endpoint: `${issuer.replace(/\/+$/, '')}/userinfo` },
+    // This project's specs have always used these claims; no client_id or jti unless a spec adds them.
+    claims: { sub: 'user-1', scope: 'read:messages', client_id: undefined, jti: undefined },
   });
-  const defaultKey = keys[0]!;
   return {
     issuer,
     audience,
-    jwksUri,
+    jwksUri: kit.jwksUri,
     keys,
-    discoveryCount: () => discovery,
-    jwksCount: () => jwks,
-    publish: (next) => {
-      published = next;
-    },
-    async sign(claims = {}, signOptions = {}) {
-      const key = signOptions.key ?? defaultKey;
-      const now = Math.floor(Date.now() / 1000);
-      const header: Record<string, unknown> = { alg: key.alg, typ: 'at+jwt', ...(signOptions.noKid ? {} : { kid: key.kid }), ...signOptions.header };
-      for (const k of Object.keys(header)) if (header[k] === undefined) delete header[k];
-      const payload: Record<string, unknown> = { iss: issuer, aud: audience, sub: 'user-1', iat: now, exp: now + 300, scope: 'read:messages', ...claims };
-      for (const k of Object.keys(payload)) if (payload[k] === undefined) delete payload[k];
-      return new SignJWT(payload).setProtectedHeader(header as unknown as JWTHeaderParameters).sign(key.privateKey);
-    },
+    discoveryCount: () => kit.requests.discovery,
+    jwksCount: () => kit.requests.jwks,
+    publish: (next) => kit.setJwks(next),
+    sign: (claims = {}, signOptions = {}) => kit.sign(claims, {
+      key: signOptions.key,
+      header: signOptions.header,
+      ...(signOptions.noKid ? { kid: null } : {}),
+    }),
   };
 }

@@ -1,0 +1,55 @@
+import { SignJWT, type JWTHeaderParameters } from 'jose';
+import { strangerKey, type TestKey } from './keys.js';
+
+/** Claims of a test token: anything JSON; an `undefined` value removes that claim from the defaults. */
+export type TestClaims = Record<string, unknown>;
+
+/** How `sign()` shapes one token. Claims are chosen with its first argument; this chooses everything else. */
+export interface TestSignOptions {
+  /** Sign with the issuer's current key of this algorithm. Default: the issuer's current signing key. */
+  alg?: TestKey['alg'] | undefined;
+  /** Sign with exactly this key (e.g. one removed with `removeKey()`, or from another issuer). */
+  key?: TestKey | undefined;
+  /** The `kid` header; `null` leaves it out. Default: the signing key's `kid`. A made-up one tests unknown keys. */
+  kid?: string | null | undefined;
+  /** Extra or replaced protected header fields (`typ`, `crit`, ...); an `undefined` value removes one. */
+  header?: Record<string, unknown> | undefined;
+  /** An expired token: issued two hours ago, expired one hour ago (well past any clock tolerance). */
+  expired?: boolean | undefined;
+  /** A token not yet valid: `nbf` one hour from now. */
+  notYetValid?: boolean | undefined;
+  /** Signed by a key nobody publishes, with the header of the real one: verification must fail on the signature. */
+  wrongSignature?: boolean | undefined;
+  /** Lifetime in seconds (`exp - iat`). Default: the issuer's `expiresIn`. */
+  expiresIn?: number | undefined;
+}
+
+/** What the issuer fixes for every token: the base claims and the header defaults. */
+export interface TokenDefaults {
+  readonly claims: TestClaims;
+  readonly typ: string | undefined;
+  readonly expiresIn: number;
+}
+
+function withoutUndefined(record: Record<string, unknown>): Record<string, unknown> {
+  for (const k of Object.keys(record)) if (record[k] === undefined) delete record[k];
+  return record;
+}
+
+/** Mints one signed JWT: defaults, then the caller's claims, then the time-shape options. */
+export async function signToken(key: TestKey, defaults: TokenDefaults, claims: TestClaims = {}, options: TestSignOptions = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const lifetime = options.expiresIn ?? defaults.expiresIn;
+  const times = options.expired ? { iat: now - 7200, exp: now - 3600 } : { iat: now, exp: now + lifetime };
+  const payload = withoutUndefined({
+    jti: crypto.randomUUID(),
+    ...defaults.claims,
+    ...times,
+    ...(options.notYetValid ? { nbf: now + 3600 } : {}),
+    ...claims,
+  });
+  const kid = options.kid === undefined ? key.kid : options.kid ?? undefined;
+  const header = withoutUndefined({ alg: key.alg, typ: defaults.typ, kid, ...options.header });
+  const privateKey = options.wrongSignature ? await strangerKey(key.alg) : key.privateKey;
+  return new SignJWT(payload).setProtectedHeader(header as unknown as JWTHeaderParameters).sign(privateKey);
+}
