@@ -1,0 +1,116 @@
+// The test kit lives behind its own subpath: these run real child processes and record every module
+// they resolve, so "the root never loads test code or nock" is observed, not assumed.
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const lib = (path: string): string => pathToFileURL(`${root}lib/${path}`).href;
+
+// Resolve hook run in Node's hooks thread: reports every resolved URL; can make one package vanish.
+const HOOKS = `
+let port, block;
+export function initialize(data) { port = data.port; block = data.block; }
+export async function resolve(specifier, context, next) {
+  if (specifier === block) {
+    const error = new Error("Cannot find package '" + specifier + "'");
+    error.code = 'ERR_MODULE_NOT_FOUND';
+    throw error;
+  }
+  const result = await next(specifier, context);
+  port.postMessage(result.url);
+  return result;
+}`;
+
+interface ChildResult { code: number | null; stdout: string; stderr: string; ms: number }
+
+/** Runs `body` (an async ESM snippet with `urls` in scope) in a fresh Node with tsx; never calls process.exit. */
+function runChild(body: string, block = ''): Promise<ChildResult> {
+  const script = `
+import { register } from 'node:module';
+import { MessageChannel } from 'node:worker_threads';
+const { port1, port2 } = new MessageChannel();
+const urls = [];
+port1.on('message', (url) => urls.push(url));
+port1.unref();
+register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(HOOKS)}), import.meta.url, { data: { port: port2, block: ${JSON.stringify(block)} }, transferList: [port2] });
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+${body}`;
+  const started = Date.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, timeout: 20_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+const isTestKit = (url: string): boolean => url.includes('/lib/testing/');
+const isNock = (url: string): boolean => url.includes('/node_modules/nock/');
+
+describe('testing/isolation', function () {
+  this.timeout(30_000);
+
+  it('loads no test code and no nock when the root export is imported', async () => {
+    const child = await runChild(`await import(${JSON.stringify(lib('index.ts'))}); await settle(); console.log(JSON.stringify(urls));`);
+    expect(child.stderr).to.equal('');
+    const urls = JSON.parse(child.stdout) as string[];
+    expect(urls).to.include(lib('koa/authenticate.ts')); // the recorder sees the root's own modules
+    expect(urls.filter((url) => isTestKit(url) || isNock(url))).to.deep.equal([]);
+  });
+
+  it('loads nock only when an issuer asks for nock mode', async () => {
+    const child = await runChild(`
+const { createTestIssuer } = await import(${JSON.stringify(lib('testing/index.ts'))});
+const issuer = await createTestIssuer();
+await issuer.close();
+await settle();
+const before = urls.some((url) => url.includes('/node_modules/nock/'));
+const nocked = await createTestIssuer({ mode: 'nock' });
+await nocked.close();
+await settle();
+console.log(JSON.stringify({ before, after: urls.some((url) => url.includes('/node_modules/nock/')) }));`);
+    expect(JSON.parse(child.stdout)).to.deep.equal({ before: false, after: true });
+  });
+
+  it('says how to install nock when nock mode is asked for without it', async () => {
+    const child = await runChild(`
+const { createTestIssuer } = await import(${JSON.stringify(lib('testing/index.ts'))});
+try { await createTestIssuer({ mode: 'nock' }); } catch (error) { console.log(error.message); }`, 'nock');
+    expect(child.stdout.trim()).to.equal("koa-token-guard/testing: `mode: 'nock'` needs the nock package (an optional peer dependency): "
+      + "run `npm install --save-dev nock@14`, or leave `mode` at its default 'loopback', which needs nothing else.");
+  });
+
+  it('lets the process exit on its own after close(): no handle left open', async () => {
+    const child = await runChild(`
+const { createTestIssuer } = await import(${JSON.stringify(lib('testing/index.ts'))});
+const { authenticate } = await import(${JSON.stringify(lib('index.ts'))});
+const { default: Koa } = await import('koa');
+const issuer = await createTestIssuer({ audience: 'api' });
+const app = new Koa();
+app.use(authenticate({ issuer: issuer.issuer, audience: 'api' }));
+app.use((ctx) => { ctx.body = 'ok'; });
+const server = app.listen(0, '127.0.0.1');
+await new Promise((resolve) => server.once('listening', resolve));
+const reply = await fetch('http://127.0.0.1:' + server.address().port + '/', { headers: { authorization: 'Bearer ' + await issuer.sign() } });
+console.log(reply.status);
+server.closeAllConnections();
+server.close();
+await issuer.close();`);
+    expect([child.code, child.stdout.trim(), child.stderr]).to.deep.equal([0, '200', '']);
+  });
+
+  it('exports the kit as the koa-token-guard/testing subpath, built from lib/testing', async () => {
+    const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { exports: Record<string, unknown>; peerDependenciesMeta: Record<string, unknown> };
+    expect(pkg.exports['./testing']).to.deep.equal({ types: './dist/testing/index.d.ts', import: './dist/testing/index.js' });
+    expect(pkg.peerDependenciesMeta.nock).to.deep.equal({ optional: true });
+    // Resolution only: the package resolving itself through its exports map, as a user's import would.
+    const resolved = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('koa-token-guard/testing'))"], { cwd: root }, (error, stdout) => {
+        if (error) reject(new Error(error.message));
+        else resolve(stdout.trim());
+      });
+    });
+    expect(resolved).to.equal(pathToFileURL(`${root}dist/testing/index.js`).href);
+  });
+});
