@@ -17,6 +17,11 @@ export interface VerifyOptions {
   issuer: string | readonly string[];
   /** The token's `aud` (string or array) must contain at least one of these. */
   audience: string | readonly string[];
+  /**
+   * The claim `audience` is checked against. Default `'aud'`. `'client_id'` serves providers whose access
+   * tokens carry no `aud`, such as AWS Cognito: `audience` then lists your app client ids. That claim becomes required.
+   */
+  audienceClaim?: string | undefined;
   /** The JWKS URL; skips discovery. With several issuers, one key set serves them all. */
   jwksUri?: string | undefined;
   /** HMAC secret for symmetric set-ups (at least 32 bytes); allows only HS256/HS384/HS512 and no key set. */
@@ -55,6 +60,7 @@ export interface VerifyOptions {
 /** The defaults, in one place. */
 export const DEFAULTS = Object.freeze({
   clockTolerance: 5,
+  audienceClaim: 'aud',
   typ: 'lenient' as const,
   maxTokenLength: 8192,
   fetchTimeout: 5,
@@ -67,6 +73,7 @@ export const DEFAULTS = Object.freeze({
 export interface ResolvedVerifyOptions {
   readonly issuers: readonly string[];
   readonly audiences: readonly string[];
+  readonly audienceClaim: string;
   readonly jwksUri: string | undefined;
   readonly secret: Uint8Array | undefined;
   readonly algorithms: readonly string[];
@@ -127,6 +134,10 @@ export function resolveVerifyOptions(options: VerifyOptions): ResolvedVerifyOpti
   if (audiences.length === 0 || audiences.some((a) => typeof a !== 'string' || a === '')) {
     throw new ConfigurationError("`audience` is required and must not be empty: your API's identifier, e.g. 'https://api.example.com'.");
   }
+  const audienceClaim = options.audienceClaim ?? DEFAULTS.audienceClaim;
+  if (typeof audienceClaim !== 'string' || audienceClaim === '') {
+    throw new ConfigurationError("`audienceClaim` must be a claim name, e.g. 'client_id' for AWS Cognito access tokens; omit it to check `aud`.");
+  }
   if (options.jwksUri !== undefined) checkUrl('jwksUri', options.jwksUri);
   if (secret !== undefined && options.jwksUri !== undefined) {
     throw new ConfigurationError('`secret` and `jwksUri` are exclusive: use `secret` for HMAC (HS*) tokens, or a key set for asymmetric ones.');
@@ -152,6 +163,7 @@ export function resolveVerifyOptions(options: VerifyOptions): ResolvedVerifyOpti
   const typ = options.typ ?? DEFAULTS.typ;
   if (typ !== 'lenient' && typ !== 'strict') throw new ConfigurationError("`typ` must be 'lenient' or 'strict'.");
   const requiredClaims = new Set(['exp', ...(options.requiredClaims ?? [])]);
+  if (audienceClaim !== 'aud') requiredClaims.add(audienceClaim);
   if (typ === 'strict') for (const c of RFC9068_CLAIMS) requiredClaims.add(c);
   const scopeClaims = [...(options.scopeClaims ?? [])];
   if (scopeClaims.some((c) => typeof c !== 'string' || c === '')) {
@@ -164,6 +176,7 @@ export function resolveVerifyOptions(options: VerifyOptions): ResolvedVerifyOpti
   return Object.freeze({
     issuers: Object.freeze(issuers),
     audiences: Object.freeze(audiences),
+    audienceClaim,
     jwksUri: options.jwksUri,
     secret,
     algorithms: Object.freeze(algorithms),

@@ -58,6 +58,12 @@ function toAuthError(error: unknown): AuthError {
   return new InvalidTokenError('token_malformed', 'malformed token', { cause: error });
 }
 
+/** Whether a string-or-array claim holds one of the accepted audiences (for `audienceClaim` other than `aud`). */
+function audienceMatches(value: unknown, audiences: readonly string[]): boolean {
+  if (typeof value === 'string') return audiences.includes(value);
+  return Array.isArray(value) && value.some((v) => typeof v === 'string' && audiences.includes(v));
+}
+
 function keyGetters(options: ResolvedVerifyOptions): (iss: unknown) => KeyGetter | undefined {
   if (options.secret !== undefined) {
     const secret = options.secret;
@@ -90,7 +96,7 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
   const acceptedTyp = options.typ === 'strict' ? STRICT_TYP : LENIENT_TYP;
   const jwtOptions = {
     issuer: options.issuers as string[],
-    audience: options.audiences as string[],
+    ...(options.audienceClaim === 'aud' ? { audience: options.audiences as string[] } : {}),
     algorithms: options.algorithms as string[],
     clockTolerance: options.clockTolerance,
     requiredClaims: options.requiredClaims as string[],
@@ -124,6 +130,9 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     // jose checks iat only with maxTokenAge; a token from the future is never fine (RFC 8725 3.10 spirit).
     if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + options.clockTolerance) {
       throw new InvalidTokenError('claim_invalid', 'token issued in the future');
+    }
+    if (options.audienceClaim !== 'aud' && !audienceMatches(payload[options.audienceClaim], options.audiences)) {
+      throw new InvalidTokenError('audience_invalid', 'token audience not accepted');
     }
     const scopes = parseScopes(payload, options.scopeClaims);
     return { token, header, claims: payload as TClaims & AccessTokenClaims, scopes };

@@ -33,6 +33,12 @@ describe('core/options', () => {
     expect(configError({ ...base, issuer: 'ftp://tenant.example.com/' }).message).to.match(/https URL/);
   });
 
+  it('throws for an audienceClaim that is not a claim name', () => {
+    for (const audienceClaim of ['', 42]) {
+      expect(configError({ ...base, audienceClaim }).message).to.match(/`audienceClaim` must be a claim name, e\.g\. 'client_id'/);
+    }
+  });
+
   it('never allows "none", in any spelling', () => {
     for (const none of ['none', 'NONE', 'None']) {
       expect(configError({ ...base, algorithms: ['RS256', none] }).message).to.match(/must not contain "none"/);
