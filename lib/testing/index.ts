@@ -2,7 +2,7 @@
  * `koa-token-guard/testing`: a test issuer for your own specs. Never imported by the root export.
  * @packageDocumentation
  */
-export { createTestIssuer, type TestIssuer, type TestIssuerOptions, type TestIssuerRequests } from './issuer.js';
+export { createTestIssuer, type TestAddKeyOptions, type TestIssuer, type TestIssuerOptions, type TestIssuerRequests } from './issuer.js';
 export { createTestKey, type TestAlgorithm, type TestKey, type TestKeyOptions } from './keys.js';
 export type { TestClaims, TestSignOptions } from './sign.js';
 export type { TestOutage } from './endpoints.js';

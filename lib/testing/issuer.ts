@@ -41,6 +41,16 @@ export interface TestIssuerOptions {
   metadata?: Record<string, unknown> | undefined;
 }
 
+/** Options of `TestIssuer.addKey()`. */
+export interface TestAddKeyOptions {
+  /** The new key's `kid`. Default: the algorithm in lower case plus a random suffix. */
+  kid?: string | undefined;
+  /** Publish this existing key instead of generating one. */
+  key?: TestKey | undefined;
+  /** Make it the key `sign()` uses by default. Default false: published only (a key announced ahead of rotation). */
+  current?: boolean | undefined;
+}
+
 /** Discovery and JWKS requests served so far. */
 export interface TestIssuerRequests {
   readonly discovery: number;
@@ -66,10 +76,10 @@ export interface TestIssuer {
   /** Mints a signed access token: defaults, overridden by `claims` (an `undefined` claim is removed), shaped by `options`. */
   sign(claims?: TestClaims, options?: TestSignOptions): Promise<string>;
   /** Generates (or takes) a key and publishes it; `{ current: true }` makes it the default signing key. */
-  addKey(alg?: TestAlgorithm, options?: { kid?: string; key?: TestKey; current?: boolean }): Promise<TestKey>;
+  addKey(alg?: TestAlgorithm, options?: TestAddKeyOptions): Promise<TestKey>;
   /** Key rotation: publishes a new key beside the old ones and signs with it from now on. */
   rotate(alg?: TestAlgorithm): Promise<TestKey>;
-  /** Stops publishing a key (tokens it signed then fail with an unknown key). */
+  /** Stops publishing a key (tokens it signed then fail with an unknown key). Removing the signing key does not change `signingKey`: rotate first. */
   removeKey(key: TestKey | string): void;
   /** Publishes exactly these JWKs (odd or broken key sets); `undefined` goes back to the issuer's keys. */
   setJwks(jwks: readonly JWK[] | undefined): void;
