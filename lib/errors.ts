@@ -221,3 +221,17 @@ export class ConfigurationError extends TypeError {
     this.name = 'ConfigurationError';
   }
 }
+
+/**
+ * 500, not exposed: a guard ran on a request that `authenticate()` never saw. A programming error in
+ * the app's middleware order, never a client's fault; Koa logs it through `app.on('error')`.
+ */
+export class GuardOrderError extends Error {
+  readonly code = 'authenticate_missing';
+  readonly status = 500;
+  readonly expose = false;
+  constructor(guard: string) {
+    super(`koa-token-guard: authenticate() must run before ${guard}(); mount authenticate() on the app or router ahead of the guard.`);
+    this.name = 'GuardOrderError';
+  }
+}

@@ -25,3 +25,12 @@ export { createUserResolver, type UserResolver, type UserResolverOptions } from 
 export { UserInfoClient, createUserInfoClient, type UserInfo, type UserInfoClientOptions, type TokenForUserInfo } from './users/userinfo.js';
 export { USER_DEFAULTS, type CacheOptions, type ResolveUser, type UserOptions } from './users/options.js';
 export { UnknownUserError, UserInfoUnavailableError } from './errors.js';
+export { GuardOrderError } from './errors.js';
+export { createGuard, isGuard, isPublicRoute, publicRoute, type Guard, type GuardContext, type GuardResult, type PublicRoute } from './guards/guard.js';
+export { scopesOf, type AudienceRequirement, type ClaimRequirement, type CompositeRequirement, type Requirement, type ScopesRequirement } from './guards/requirement.js';
+export { requireScopes, type RequireScopesOptions } from './guards/scopes.js';
+export { requireAudience } from './guards/audience.js';
+export { requireClaim, type ClaimPredicate, type ClaimValue, type RequireClaimOptions } from './guards/claim.js';
+export { allOf, anyOf } from './guards/compose.js';
+export { describeRoutes, type RouteDescription, type RouteLayerLike, type RouterLike } from './guards/describe-routes.js';
+export { defineScopes, type ScopeCatalog } from './guards/define-scopes.js';

@@ -1,0 +1,75 @@
+import { isGuard, isPublicRoute } from './guard.js';
+import type { Requirement } from './requirement.js';
+
+/** The parts of a @koa/router layer `describeRoutes()` reads (duck-typed: @koa/router stays optional). */
+export interface RouteLayerLike {
+  readonly methods: readonly string[];
+  readonly path: string | RegExp;
+  readonly regexp?: RegExp | undefined;
+  readonly stack: readonly unknown[];
+  readonly name?: string | null | undefined;
+}
+
+/** A @koa/router `Router`, or the middleware its `routes()` returns. */
+export type RouterLike = { readonly stack: readonly RouteLayerLike[] } | { readonly router: { readonly stack: readonly RouteLayerLike[] } };
+
+/** One method of one route, with what guards it. */
+export interface RouteDescription {
+  readonly method: string;
+  /** The full path, prefixes of nested routers included; a RegExp route is shown as its source. */
+  readonly path: string;
+  /** The route's name, when it was registered with one. */
+  readonly name?: string | undefined;
+  /** `guarded` when at least one guard applies, `public` when only `publicRoute()` marks it, else `unguarded`. */
+  readonly access: 'guarded' | 'public' | 'unguarded';
+  /** Every guard's requirement that applies, in the order they run: router-level ones first; all must pass. */
+  readonly requirements: readonly Requirement[];
+}
+
+/**
+ * Lists every route of a @koa/router router, nested routers included, with the requirements of the
+ * guards that protect it: those mounted with `router.use()` (on this router or a nested one, on a path
+ * the route is under) before the route, and those on the route itself. Guards mounted with `app.use()`
+ * or hidden inside a `compose()` are not visible here; mount them on a router.
+ *
+ * For docs, an OpenAPI `security` section or `scopes_supported`, and for a spec that fails on a route
+ * nobody guarded: `expect(describeRoutes(router).filter((r) => r.access === 'unguarded')).to.be.empty`.
+ */
+export function describeRoutes(router: RouterLike): RouteDescription[] {
+  const stack = 'router' in router ? router.router.stack : router.stack;
+  const routes: RouteDescription[] = [];
+  stack.forEach((layer, index) => {
+    if (layer.methods.length === 0) return;
+    const requirements: Requirement[] = [];
+    let isPublic = false;
+    const collect = (fns: readonly unknown[]): void => {
+      for (const fn of fns) {
+        if (isGuard(fn)) requirements.push(fn.requirement);
+        else if (isPublicRoute(fn)) isPublic = true;
+      }
+    };
+    for (const middleware of stack.slice(0, index)) {
+      if (middleware.methods.length === 0 && appliesTo(middleware, layer.path)) collect(middleware.stack);
+    }
+    collect(layer.stack);
+    const access = requirements.length > 0 ? 'guarded' : isPublic ? 'public' : 'unguarded';
+    const path = typeof layer.path === 'string' ? layer.path : String(layer.path);
+    // @koa/router adds HEAD to every GET route; list it only when registered on its own.
+    const methods = layer.methods.includes('GET') ? layer.methods.filter((m) => m !== 'HEAD') : layer.methods;
+    for (const method of methods) {
+      routes.push({ method, path, ...(layer.name ? { name: layer.name } : {}), access, requirements: [...requirements] });
+    }
+  });
+  return routes;
+}
+
+// Whether router-level middleware runs for every request of a route. When unsure, say no: a guard
+// reported where it does not apply would hide an unguarded route, the reverse only fails a spec.
+function appliesTo(middleware: RouteLayerLike, path: string | RegExp): boolean {
+  const regexp = middleware.regexp;
+  if (regexp === undefined) return false;
+  regexp.lastIndex = 0;
+  // A RegExp route can match any path: only middleware that matches every path surely runs for it.
+  // A path pattern is tested as written; its `:param` segments match the middleware's own params.
+  return regexp.test(typeof path === 'string' ? path : '');
+}

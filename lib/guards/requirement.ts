@@ -1,0 +1,45 @@
+/**
+ * What a guard requires, as plain data: `describeRoutes()` reads it to document routes, build an
+ * OpenAPI `security` section or fail a spec on an unguarded route. Nothing here holds a secret: claim
+ * expectations are described in words, and a predicate is shown only as `'predicate'`.
+ */
+
+/** `requireScopes()`: the token must hold every scope (`all`) or at least one (`any`). */
+export interface ScopesRequirement {
+  readonly kind: 'scopes';
+  readonly scopes: readonly string[];
+  readonly match: 'all' | 'any';
+}
+
+/** `requireAudience()`: the token's `aud` must contain one of these. */
+export interface AudienceRequirement {
+  readonly kind: 'audience';
+  readonly audiences: readonly string[];
+}
+
+/** `requireClaim()`: the named claim must meet an expectation. */
+export interface ClaimRequirement {
+  readonly kind: 'claim';
+  readonly claim: string;
+  /** The expectation in words: `"owner"`, `one of "owner", "admin"`, `predicate`, or your own `description`. */
+  readonly expected: string;
+}
+
+/** `anyOf()` / `allOf()`: a tree of requirements. */
+export interface CompositeRequirement {
+  readonly kind: 'anyOf' | 'allOf';
+  readonly requirements: readonly Requirement[];
+}
+
+export type Requirement = ScopesRequirement | AudienceRequirement | ClaimRequirement | CompositeRequirement;
+
+/** Every scope named anywhere in the requirements, in first-seen order: material for `scopes_supported`. */
+export function scopesOf(requirements: Requirement | readonly Requirement[]): string[] {
+  const seen = new Set<string>();
+  const walk = (r: Requirement): void => {
+    if (r.kind === 'scopes') for (const s of r.scopes) seen.add(s);
+    else if (r.kind === 'anyOf' || r.kind === 'allOf') r.requirements.forEach(walk);
+  };
+  for (const r of (Array.isArray(requirements) ? requirements : [requirements]) as readonly Requirement[]) walk(r);
+  return [...seen];
+}
