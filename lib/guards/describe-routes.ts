@@ -1,3 +1,4 @@
+import { ConfigurationError } from '../errors.js';
 import { isGuard, isPublicRoute } from './guard.js';
 import type { Requirement } from './requirement.js';
 
@@ -11,7 +12,7 @@ export interface RouteLayerLike {
 }
 
 /** A @koa/router `Router`, or the middleware its `routes()` returns. */
-export type RouterLike = { readonly stack: readonly RouteLayerLike[] } | { readonly router: { readonly stack: readonly RouteLayerLike[] } };
+export type RouterLike = { readonly stack: readonly RouteLayerLike[] } | { readonly router?: { readonly stack: readonly RouteLayerLike[] } | undefined };
 
 /** One method of one route, with what guards it. */
 export interface RouteDescription {
@@ -36,7 +37,8 @@ export interface RouteDescription {
  * nobody guarded: `expect(describeRoutes(router).filter((r) => r.access === 'unguarded')).to.be.empty`.
  */
 export function describeRoutes(router: RouterLike): RouteDescription[] {
-  const stack = 'router' in router ? router.router.stack : router.stack;
+  const stack: readonly RouteLayerLike[] | undefined = 'stack' in router ? router.stack : router.router?.stack;
+  if (stack === undefined || typeof stack.forEach !== 'function') throw new ConfigurationError('describeRoutes() expects a @koa/router Router, or the middleware its routes() returns.');
   const routes: RouteDescription[] = [];
   stack.forEach((layer, index) => {
     if (layer.methods.length === 0) return;
