@@ -1,8 +1,7 @@
 // A small messages API protected by koa-token-guard.
 import Koa from 'koa';
 import Router from '@koa/router';
-import { authenticate, InsufficientScopeError, type AuthState } from '../lib/index.js';
-import type { Middleware } from 'koa';
+import { anyOf, authenticate, defineScopes, publicRoute, requireClaim, type AuthState } from '../lib/index.js';
 import { meRoutes } from './me.js';
 
 export interface AppOptions {
@@ -10,41 +9,56 @@ export interface AppOptions {
   audience: string;
 }
 
-// Minimal scope check for the example; the guards issue replaces it with requireScopes().
-function needScope(scope: string): Middleware<AuthState> {
-  return async (ctx, next) => {
-    if (!ctx.state.auth?.scopes.has(scope)) {
-      const error = new InsufficientScopeError([scope], 'insufficient scope');
-      error.realm = 'api';
-      throw error;
-    }
-    await next();
-  };
+/** The claims this API reads besides the registered ones. */
+export interface MessageClaims {
+  role?: 'owner' | 'member';
 }
 
-export function createApp({ issuer, audience }: AppOptions): Koa<AuthState> {
-  const messages: Array<{ id: number; text: string; author: string }> = [{ id: 1, text: 'hello', author: 'dev-user' }];
-  const app = new Koa<AuthState>();
+type State = AuthState<MessageClaims>;
 
-  const publicRoutes = new Router<AuthState>();
-  publicRoutes.get('/health', (ctx) => {
+/** Every scope of the API, declared once: a misspelt scope below is a compile error. */
+export const scopes = defineScopes(['read:messages', 'write:messages', 'admin'] as const);
+
+/** All routes on one router, so `describeRoutes(createRouter(…))` lists them with their guards. */
+export function createRouter({ issuer, audience }: AppOptions): Router<State> {
+  const messages: Array<{ id: number; text: string; author: string }> = [{ id: 1, text: 'hello', author: 'dev-user' }];
+  const router = new Router<State>();
+
+  router.get('/health', publicRoute(), (ctx) => {
     ctx.body = { status: 'ok' };
   });
 
-  const api = new Router<AuthState>();
-  api.use(authenticate({ issuer, audience }));
-  api.get('/messages', needScope('read:messages'), (ctx) => {
+  router.use(authenticate<MessageClaims>({ issuer, audience }));
+  router.get('/messages', scopes.requireScopes('read:messages'), (ctx) => {
     ctx.body = messages;
   });
-  api.post('/messages', needScope('write:messages'), (ctx) => {
+  router.post('/messages', scopes.requireScopes('write:messages'), (ctx) => {
     const message = { id: messages.length + 1, text: `message ${messages.length + 1}`, author: ctx.state.user!.sub ?? 'unknown' };
     messages.push(message);
     ctx.status = 201;
     ctx.body = message;
   });
+  // Admins by scope, or the owner by role claim.
+  router.delete('/messages/:id', anyOf(scopes.requireScopes('admin'), requireClaim<MessageClaims>('role', 'owner')), (ctx) => {
+    const index = messages.findIndex((m) => String(m.id) === ctx.params.id);
+    if (index >= 0) messages.splice(index, 1);
+    ctx.status = 204;
+  });
 
-  app.use(publicRoutes.routes()).use(publicRoutes.allowedMethods());
-  app.use(api.routes()).use(api.allowedMethods());
-  app.use(meRoutes({ issuer, audience }).routes());
+  // A nested router whose router-level guard covers every route in it.
+  const admin = new Router<State>();
+  admin.use(scopes.requireScopes('admin'));
+  admin.get('/stats', (ctx) => {
+    ctx.body = { messages: messages.length };
+  });
+  router.use('/admin', admin.routes());
+  return router;
+}
+
+export function createApp(options: AppOptions): Koa<State> {
+  const app = new Koa<State>();
+  const router = createRouter(options);
+  app.use(router.routes()).use(router.allowedMethods());
+  app.use(meRoutes(options).routes());
   return app;
 }

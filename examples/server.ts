@@ -18,6 +18,8 @@ const none = await devIssuer.mint({ scope: 'profile' });
 const expired = await devIssuer.mint({ scope: 'read:messages' }, { expired: true });
 const forged = await devIssuer.mint({ scope: 'read:messages' }, { badSignature: true });
 const stranger = await devIssuer.mint({ sub: 'stranger', scope: 'profile' });
+const admin = await devIssuer.mint({ scope: 'admin' });
+const owner = await devIssuer.mint({ scope: 'read:messages', role: 'owner' });
 
 console.log(`koa-token-guard example on ${base}  (development issuer ${devIssuer.issuer})
 
@@ -49,6 +51,19 @@ curl -i -H "Authorization: Bearer ${read}" ${base}/me
 
 # 401, error="invalid_token", error_description="unknown user"  (valid token, no such user)
 curl -i -H "Authorization: Bearer ${stranger}" ${base}/me
+
+# 204: the admin route takes the admin scope, or the role claim "owner" (anyOf)
+curl -i -X DELETE -H "Authorization: Bearer ${admin}" ${base}/messages/1
+curl -i -X DELETE -H "Authorization: Bearer ${owner}" ${base}/messages/2
+
+# 403, error="insufficient_scope", scope="admin"  (the write token is neither admin nor owner)
+curl -i -X DELETE -H "Authorization: Bearer ${write}" ${base}/messages/3
+
+# 200: the nested /admin router guards all its routes with the admin scope
+curl -i -H "Authorization: Bearer ${admin}" ${base}/admin/stats
+
+# 403, scope="admin": the owner role opens DELETE /messages/:id only, not the /admin router
+curl -i -H "Authorization: Bearer ${owner}" ${base}/admin/stats
 
 Ctrl-C to stop.`);
 

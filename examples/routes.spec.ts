@@ -1,0 +1,31 @@
+// The spec a team keeps so that nobody adds a route without deciding who may call it.
+import { expect } from 'chai';
+import { describeRoutes, scopesOf } from '../lib/index.js';
+import { createRouter, scopes } from './app.js';
+import { uniqueIssuer } from '../spec/support/provider.js';
+
+describe('example: every route is guarded or explicitly public', () => {
+  // Building the router starts no network activity: key sets are fetched on the first request.
+  const routes = describeRoutes(createRouter({ issuer: uniqueIssuer(), audience: 'https://api.example.com' }));
+
+  it('has no unguarded route', () => {
+    expect(routes.filter((r) => r.access === 'unguarded').map((r) => `${r.method} ${r.path}`)).to.deep.equal([]);
+  });
+
+  it('lists each route with its requirements', () => {
+    const admin = { kind: 'scopes', scopes: ['admin'], match: 'all' };
+    expect(routes).to.deep.equal([
+      { method: 'GET', path: '/health', access: 'public', requirements: [] },
+      { method: 'GET', path: '/messages', access: 'guarded', requirements: [{ kind: 'scopes', scopes: ['read:messages'], match: 'all' }] },
+      { method: 'POST', path: '/messages', access: 'guarded', requirements: [{ kind: 'scopes', scopes: ['write:messages'], match: 'all' }] },
+      { method: 'DELETE', path: '/messages/:id', access: 'guarded', requirements: [{ kind: 'anyOf', requirements: [admin, { kind: 'claim', claim: 'role', expected: '"owner"' }] }] },
+      { method: 'GET', path: '/admin/stats', access: 'guarded', requirements: [admin] },
+    ]);
+  });
+
+  it('uses only declared scopes', () => {
+    const used = scopesOf(routes.flatMap((r) => r.requirements));
+    expect(used).to.have.members([...scopes.names]);
+    expect(used.filter((s) => !scopes.has(s))).to.deep.equal([]);
+  });
+});
