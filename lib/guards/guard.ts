@@ -56,7 +56,7 @@ export function createGuard(name: string, requirement: Requirement, evaluate: Ev
   function check(ctx: GuardContext): GuardResult | Promise<GuardResult> {
     const context = authContextOf(ctx);
     if (context === undefined) throw new GuardOrderError(name);
-    const auth = (ctx.state as AuthState).auth;
+    const auth = (ctx.state as unknown as AuthState).auth;
     const result = auth === undefined ? new MissingCredentialsError() : evaluate(auth, ctx);
     if (result === undefined) return undefined;
     if (result instanceof AuthError) {
