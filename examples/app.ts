@@ -28,6 +28,9 @@ export function createRouter({ issuer, audience }: AppOptions): Router<State> {
     ctx.body = { status: 'ok' };
   });
 
+  // GET /me authenticates on its own (with resolveUser): mounted ahead of the router-wide authenticate().
+  router.use(meRoutes({ issuer, audience }).routes());
+
   router.use(authenticate<MessageClaims>({ issuer, audience }));
   router.get('/messages', scopes.requireScopes('read:messages'), (ctx) => {
     ctx.body = messages;
@@ -59,6 +62,5 @@ export function createApp(options: AppOptions): Koa<State> {
   const app = new Koa<State>();
   const router = createRouter(options);
   app.use(router.routes()).use(router.allowedMethods());
-  app.use(meRoutes(options).routes());
   return app;
 }

@@ -1,6 +1,6 @@
 // GET /me: the caller's own user record, found by `resolveUser` in an in-memory user store.
 import Router from '@koa/router';
-import { authenticate, type AccessTokenClaims, type AuthState } from '../lib/index.js';
+import { authenticate, requireToken, type AccessTokenClaims, type AuthState } from '../lib/index.js';
 
 export interface User {
   id: number;
@@ -22,6 +22,7 @@ export function meRoutes({ issuer, audience }: { issuer: string; audience: strin
       resolveUser: (claims) => users.get(claims.sub ?? '') ?? null,
       userCache: { ttl: 30 },
     }),
+    requireToken(), // any valid token may read its own record: no scope needed
     (ctx) => {
       ctx.body = { user: ctx.state.user, sub: ctx.state.auth!.claims.sub, scopes: [...ctx.state.auth!.scopes] };
     },

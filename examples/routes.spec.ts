@@ -16,6 +16,7 @@ describe('example: every route is guarded or explicitly public', () => {
     const admin = { kind: 'scopes', scopes: ['admin'], match: 'all' };
     expect(routes).to.deep.equal([
       { method: 'GET', path: '/health', access: 'public', requirements: [] },
+      { method: 'GET', path: '/me', access: 'guarded', requirements: [{ kind: 'token' }] },
       { method: 'GET', path: '/messages', access: 'guarded', requirements: [{ kind: 'scopes', scopes: ['read:messages'], match: 'all' }] },
       { method: 'POST', path: '/messages', access: 'guarded', requirements: [{ kind: 'scopes', scopes: ['write:messages'], match: 'all' }] },
       { method: 'DELETE', path: '/messages/:id', access: 'guarded', requirements: [{ kind: 'anyOf', requirements: [admin, { kind: 'claim', claim: 'role', expected: '"owner"' }] }] },

@@ -27,7 +27,8 @@ export { USER_DEFAULTS, type CacheOptions, type ResolveUser, type UserOptions } 
 export { UnknownUserError, UserInfoUnavailableError } from './errors.js';
 export { GuardOrderError } from './errors.js';
 export { createGuard, isGuard, isPublicRoute, publicRoute, type Guard, type GuardContext, type GuardResult, type PublicRoute } from './guards/guard.js';
-export { scopesOf, type AudienceRequirement, type ClaimRequirement, type CompositeRequirement, type Requirement, type ScopesRequirement } from './guards/requirement.js';
+export { scopesOf, type AudienceRequirement, type ClaimRequirement, type CompositeRequirement, type Requirement, type ScopesRequirement, type TokenRequirement } from './guards/requirement.js';
+export { requireToken } from './guards/token.js';
 export { requireScopes, type RequireScopesOptions } from './guards/scopes.js';
 export { requireAudience } from './guards/audience.js';
 export { requireClaim, type ClaimPredicate, type ClaimValue, type RequireClaimOptions } from './guards/claim.js';

@@ -4,6 +4,11 @@
  * expectations are described in words, and a predicate is shown only as `'predicate'`.
  */
 
+/** `requireToken()`: any token `authenticate()` verified; no scope or claim needed. */
+export interface TokenRequirement {
+  readonly kind: 'token';
+}
+
 /** `requireScopes()`: the token must hold every scope (`all`) or at least one (`any`). */
 export interface ScopesRequirement {
   readonly kind: 'scopes';
@@ -31,7 +36,7 @@ export interface CompositeRequirement {
   readonly requirements: readonly Requirement[];
 }
 
-export type Requirement = ScopesRequirement | AudienceRequirement | ClaimRequirement | CompositeRequirement;
+export type Requirement = TokenRequirement | ScopesRequirement | AudienceRequirement | ClaimRequirement | CompositeRequirement;
 
 /** Every scope named anywhere in the requirements, in first-seen order: material for `scopes_supported`. */
 export function scopesOf(requirements: Requirement | readonly Requirement[]): string[] {

@@ -161,6 +161,15 @@ describe('guards/guard', () => {
     });
   });
 
+  it('reads the token, not ctx.state.user, when resolveUser replaced the user', async () => {
+    const app = guardedApp(provider, [requireScopes('read:messages'), requireClaim('role', 'owner')], {
+      resolveUser: (() => ({ id: 7, role: 'member', scope: 'admin' })) as never,
+    });
+    expect((await app.get(await provider.sign({ scope: 'read:messages', role: 'owner' }))).status).to.equal(200);
+    expect((await app.get(await provider.sign({ scope: 'profile', role: 'owner' }))).status).to.equal(403);
+    expect((await app.get(await provider.sign({ scope: 'read:messages', role: 'member' }))).status).to.equal(403);
+  });
+
   describe('publicRoute()', () => {
     it('lets every request through, even without authenticate()', async () => {
       const app = new Koa();
