@@ -26,7 +26,7 @@ export { UserInfoClient, createUserInfoClient, type UserInfo, type UserInfoClien
 export { USER_DEFAULTS, type CacheOptions, type ResolveUser, type UserOptions } from './users/options.js';
 export { UnknownUserError, UserInfoUnavailableError } from './errors.js';
 export { GuardOrderError } from './errors.js';
-export { createGuard, isGuard, isPublicRoute, publicRoute, type Guard, type GuardContext, type GuardResult, type PublicRoute } from './guards/guard.js';
+export { publicRoute, type Guard, type GuardContext, type GuardResult, type PublicRoute } from './guards/guard.js';
 export { scopesOf, type AudienceRequirement, type ClaimRequirement, type CompositeRequirement, type Requirement, type ScopesRequirement, type TokenRequirement } from './guards/requirement.js';
 export { requireToken } from './guards/token.js';
 export { requireScopes, type RequireScopesOptions } from './guards/scopes.js';

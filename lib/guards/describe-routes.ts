@@ -12,7 +12,13 @@ export interface RouteLayerLike {
 }
 
 /** A @koa/router `Router`, or the middleware its `routes()` returns. */
-export type RouterLike = { readonly stack: readonly RouteLayerLike[] } | { readonly router?: { readonly stack: readonly RouteLayerLike[] } | undefined };
+export type RouterLike = RouterStack | { readonly router?: RouterStack | undefined };
+
+interface RouterStack {
+  readonly stack: readonly RouteLayerLike[];
+  /** `new Router({ exclusive: true })` runs only the matched route's layer: no router-level middleware. */
+  readonly exclusive?: boolean | undefined;
+}
 
 /** One method of one route, with what guards it. */
 export interface RouteDescription {
@@ -37,8 +43,10 @@ export interface RouteDescription {
  * nobody guarded: `expect(describeRoutes(router).filter((r) => r.access === 'unguarded')).to.be.empty`.
  */
 export function describeRoutes(router: RouterLike): RouteDescription[] {
-  const stack: readonly RouteLayerLike[] | undefined = 'stack' in router ? router.stack : router.router?.stack;
+  const source: RouterStack | undefined = 'stack' in router ? router : router.router;
+  const stack = source?.stack;
   if (stack === undefined || typeof stack.forEach !== 'function') throw new ConfigurationError('describeRoutes() expects a @koa/router Router, or the middleware its routes() returns.');
+  const exclusive = source?.exclusive === true;
   const routes: RouteDescription[] = [];
   stack.forEach((layer, index) => {
     if (layer.methods.length === 0) return;
@@ -50,7 +58,7 @@ export function describeRoutes(router: RouterLike): RouteDescription[] {
         else if (isPublicRoute(fn)) isPublic = true;
       }
     };
-    for (const middleware of stack.slice(0, index)) {
+    if (!exclusive) for (const middleware of stack.slice(0, index)) {
       if (middleware.methods.length === 0 && appliesTo(middleware, layer.path)) collect(middleware.stack);
     }
     collect(layer.stack);

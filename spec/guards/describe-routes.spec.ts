@@ -96,6 +96,20 @@ describe('guards/describeRoutes', () => {
     ]);
   });
 
+  it('counts no router-level guard on an exclusive router, which runs only the route\'s own layer', async () => {
+    const provider = await fakeProvider();
+    const router = new Router<AuthState>({ exclusive: true });
+    router.use(authenticate({ issuer: provider.issuer, audience: provider.audience }));
+    router.use(requireScopes('admin'));
+    router.get('/stats', ok);
+    router.get('/own', requireScopes('admin'), ok);
+    expect(describeRoutes(router).map((r) => [r.path, r.access])).to.deep.equal([['/stats', 'unguarded'], ['/own', 'guarded']]);
+    const app = new Koa<AuthState>();
+    app.use(router.routes());
+    // What the router really does: the router-level guard never runs.
+    expect((await request(app, '/stats')).status).to.equal(200);
+  });
+
   it('lists a route once per method, for router.all() too', () => {
     const router = new Router();
     router.all('/any', requireScopes('a'), ok);

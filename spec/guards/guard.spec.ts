@@ -3,8 +3,9 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import nock from 'nock';
 import {
-  anyOf, authenticate, GuardOrderError, isGuard, publicRoute, requireAudience, requireClaim, requireScopes, type AuthState, type Guard,
+  anyOf, authenticate, GuardOrderError, publicRoute, requireAudience, requireClaim, requireScopes, type AuthState, type Guard,
 } from '../../lib/index.js';
+import { isGuard } from '../../lib/guards/guard.js';
 import { bearer, request } from '../support/http.js';
 import { fakeProvider, type FakeProvider } from '../support/provider.js';
 import { authenticatedContext, guardedApp, insufficient } from './support.js';
