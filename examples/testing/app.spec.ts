@@ -40,7 +40,7 @@ describe('example: testing your own app with the kit', () => {
   it('answers 403 insufficient_scope without read:orders', async () => {
     const reply = await getOrders(await issuer.sign({ scope: 'profile' }));
     expect(reply.status).to.equal(403);
-    expect(reply.headers.get('www-authenticate')).to.equal('Bearer realm="api", error="insufficient_scope", error_description="insufficient scope", scope="read:orders"');
+    expect(reply.headers.get('www-authenticate')).to.equal('Bearer realm="api", error="insufficient_scope", error_description="requires scope read:orders", scope="read:orders"');
   });
 
   it('answers 401 invalid_token for an expired token', async () => {

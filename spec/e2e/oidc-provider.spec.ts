@@ -8,9 +8,8 @@ import Router from '@koa/router';
 import { install } from '@sinonjs/fake-timers';
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, type JWK } from 'jose';
 import Provider, { type Adapter, type AdapterPayload } from 'oidc-provider';
-import { authenticate, type AuthenticateOptions, type AuthState } from '../../lib/index.js';
+import { authenticate, requireScopes, type AuthenticateOptions, type AuthState } from '../../lib/index.js';
 import { bearer, request } from '../support/http.js';
-import { requireScope } from '../support/require-scope.js';
 
 const ES_API = 'https://api.example.com/es';
 const RS_API = 'https://api.example.com/rs';
@@ -93,10 +92,10 @@ describe('e2e/oidc-provider interop', function () {
     const koa = new Koa<AuthState>();
     koa.silent = true;
     const router = new Router<AuthState>();
-    router.get('/messages', requireScope('read:messages'), (ctx) => {
+    router.get('/messages', requireScopes('read:messages'), (ctx) => {
       ctx.body = { sub: ctx.state.user!.sub, client: ctx.state.user!.client_id };
     });
-    router.post('/messages', requireScope('write:messages'), (ctx) => {
+    router.post('/messages', requireScopes('write:messages'), (ctx) => {
       ctx.status = 201;
     });
     koa.use(authenticate({ issuer, ...options }));
@@ -148,7 +147,7 @@ describe('e2e/oidc-provider interop', function () {
     const token = await accessToken(ES_API, 'read:messages');
     const reply = await request(app, '/messages', { method: 'POST', headers: bearer(token) });
     expect([reply.status, reply.headers['www-authenticate']]).to.deep.equal([
-      403, 'Bearer realm="api", error="insufficient_scope", error_description="insufficient scope", scope="write:messages"',
+      403, 'Bearer realm="api", error="insufficient_scope", error_description="requires scope write:messages", scope="write:messages"',
     ]);
     const both = await accessToken(ES_API, 'read:messages write:messages');
     expect((await request(app, '/messages', { method: 'POST', headers: bearer(both) })).status).to.equal(201);

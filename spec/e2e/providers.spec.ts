@@ -2,10 +2,9 @@
 // where scopes live, which audience claim), fed through authenticate() configured as the recipe says.
 import { expect } from 'chai';
 import Koa from 'koa';
-import { authenticate, type AuthenticateOptions, type AuthState } from '../../lib/index.js';
+import { authenticate, requireScopes, type AuthenticateOptions, type AuthState } from '../../lib/index.js';
 import { createTestIssuer, createTestKey, type TestClaims, type TestIssuer, type TestKey } from '../../lib/testing/index.js';
 import { bearer, request, type Reply } from '../support/http.js';
-import { requireScope } from '../support/require-scope.js';
 
 // Every claim the kit would add by default is dropped, so each token carries exactly its provider's claims.
 const ONLY = { sub: undefined, client_id: undefined, scope: undefined, jti: undefined, aud: undefined };
@@ -14,7 +13,7 @@ function appFor(options: AuthenticateOptions, scope: string): Koa<AuthState> {
   const app = new Koa<AuthState>();
   app.silent = true;
   app.use(authenticate(options));
-  app.use(requireScope(scope));
+  app.use(requireScopes(scope));
   app.use((ctx) => {
     ctx.body = { sub: ctx.state.user!.sub, scopes: [...ctx.state.auth!.scopes].sort() };
   });
@@ -24,7 +23,7 @@ function appFor(options: AuthenticateOptions, scope: string): Koa<AuthState> {
 const call = async (app: Koa<AuthState>, token: string): Promise<Reply> => request(app, '/', { headers: bearer(token) });
 const refused = (reply: Reply): [number, string | undefined] => [reply.status, reply.headers['www-authenticate']];
 const invalid = (description: string): [number, string] => [401, `Bearer realm="api", error="invalid_token", error_description="${description}"`];
-const forbidden = (scope: string): [number, string] => [403, `Bearer realm="api", error="insufficient_scope", error_description="insufficient scope", scope="${scope}"`];
+const forbidden = (scope: string): [number, string] => [403, `Bearer realm="api", error="insufficient_scope", error_description="requires scope ${scope}", scope="${scope}"`];
 
 describe('e2e/providers: the README recipes', () => {
   let rsa: TestKey;
