@@ -28,8 +28,19 @@ export interface VerifyOptions {
   secret?: string | Uint8Array | undefined;
   /** Allow-list of JWS algorithms. Default: every asymmetric one (or every HS* with `secret`). `none` is never allowed. */
   algorithms?: readonly string[] | undefined;
-  /** Leeway for `exp`, `nbf` and `iat` checks. Default 5. */
+  /** Leeway for `exp`, `nbf` and `iat` checks. Default 5; more than 300 needs `allowLargeClockTolerance`. */
   clockTolerance?: number | undefined;
+  /**
+   * Accept a `clockTolerance` over 300 seconds. Every second of leeway is a second an expired or stolen
+   * token keeps working: fix the clocks (NTP) instead where you can. Default false.
+   */
+  allowLargeClockTolerance?: boolean | undefined;
+  /**
+   * Accept `http:` issuers and JWKS URLs on hosts other than loopback (127.0.0.0/8, ::1, localhost).
+   * Keys fetched over plain HTTP can be replaced by anyone on the path, who can then mint any token:
+   * only for closed networks you trust. Default false.
+   */
+  allowInsecureHttp?: boolean | undefined;
   /** Refuse tokens whose `iat` is older than this; makes `iat` required. Default: no limit. */
   maxTokenAge?: number | undefined;
   /** Claims that must be present; `exp` always is. */
@@ -61,6 +72,8 @@ export interface VerifyOptions {
 export const DEFAULTS = Object.freeze({
   clockTolerance: 5,
   audienceClaim: 'aud',
+  /** The largest `clockTolerance` accepted without `allowLargeClockTolerance`. */
+  maxClockTolerance: 300,
   typ: 'lenient' as const,
   maxTokenLength: 8192,
   fetchTimeout: 5,
@@ -106,7 +119,9 @@ function nonNegative(name: string, value: number | undefined, fallback: number, 
   return value;
 }
 
-function checkUrl(name: string, value: string): void {
+const LOOPBACK_HOST = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/;
+
+function checkUrl(name: string, value: string, allowInsecureHttp: boolean): void {
   let url: URL;
   try {
     url = new URL(value);
@@ -115,6 +130,10 @@ function checkUrl(name: string, value: string): void {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new ConfigurationError(`\`${name}\` must be an https URL; got ${JSON.stringify(value)}.`);
+  }
+  // Plain HTTP to the provider lets anyone on the path swap the keys; loopback stays easy for development.
+  if (url.protocol === 'http:' && !allowInsecureHttp && !LOOPBACK_HOST.test(url.hostname)) {
+    throw new ConfigurationError(`\`${name}\` must be an https URL (http only on loopback, or with \`allowInsecureHttp: true\` on a network you trust); got ${JSON.stringify(value)}.`);
   }
 }
 
@@ -129,7 +148,8 @@ export function resolveVerifyOptions(options: VerifyOptions): ResolvedVerifyOpti
   }
   const secret = options.secret === undefined ? undefined
     : typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : options.secret;
-  if (secret === undefined) for (const issuer of issuers) checkUrl('issuer', issuer);
+  const allowInsecureHttp = options.allowInsecureHttp === true;
+  if (secret === undefined) for (const issuer of issuers) checkUrl('issuer', issuer, allowInsecureHttp);
   const audiences = list(options.audience);
   if (audiences.length === 0 || audiences.some((a) => typeof a !== 'string' || a === '')) {
     throw new ConfigurationError("`audience` is required and must not be empty: your API's identifier, e.g. 'https://api.example.com'.");
@@ -138,7 +158,7 @@ export function resolveVerifyOptions(options: VerifyOptions): ResolvedVerifyOpti
   if (typeof audienceClaim !== 'string' || audienceClaim === '') {
     throw new ConfigurationError("`audienceClaim` must be a claim name, e.g. 'client_id' for AWS Cognito access tokens; omit it to check `aud`.");
   }
-  if (options.jwksUri !== undefined) checkUrl('jwksUri', options.jwksUri);
+  if (options.jwksUri !== undefined) checkUrl('jwksUri', options.jwksUri, allowInsecureHttp);
   if (secret !== undefined && options.jwksUri !== undefined) {
     throw new ConfigurationError('`secret` and `jwksUri` are exclusive: use `secret` for HMAC (HS*) tokens, or a key set for asymmetric ones.');
   }
@@ -172,6 +192,10 @@ export function resolveVerifyOptions(options: VerifyOptions): ResolvedVerifyOpti
   const fetchFn = options.fetch ?? globalThis.fetch;
   if (typeof fetchFn !== 'function') throw new ConfigurationError('`fetch` must be a function; Node >= 20.19 has a global fetch.');
   const maxTokenLength = nonNegative('maxTokenLength', options.maxTokenLength, DEFAULTS.maxTokenLength, true);
+  const clockTolerance = nonNegative('clockTolerance', options.clockTolerance, DEFAULTS.clockTolerance);
+  if (clockTolerance > DEFAULTS.maxClockTolerance && options.allowLargeClockTolerance !== true) {
+    throw new ConfigurationError(`\`clockTolerance\` of ${clockTolerance} s exceeds ${DEFAULTS.maxClockTolerance} s: expired tokens would keep working that long. Synchronise clocks (NTP), or set \`allowLargeClockTolerance: true\` if you must.`);
+  }
 
   return Object.freeze({
     issuers: Object.freeze(issuers),
@@ -180,7 +204,7 @@ export function resolveVerifyOptions(options: VerifyOptions): ResolvedVerifyOpti
     jwksUri: options.jwksUri,
     secret,
     algorithms: Object.freeze(algorithms),
-    clockTolerance: nonNegative('clockTolerance', options.clockTolerance, DEFAULTS.clockTolerance),
+    clockTolerance,
     maxTokenAge: options.maxTokenAge === undefined ? undefined : nonNegative('maxTokenAge', options.maxTokenAge, 0),
     requiredClaims: Object.freeze([...requiredClaims]),
     typ,

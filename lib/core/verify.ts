@@ -3,6 +3,7 @@ import { AuthError, InvalidTokenError } from '../errors.js';
 import { keySetFor } from '../keys/registry.js';
 import { resolveVerifyOptions, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
 import { parseScopes } from './scopes.js';
+import { isCanonicalCompactJws, tokenJsonDefect } from './token-shape.js';
 
 /** The registered claims this package reads; your own claims come in through the type parameter. */
 export interface AccessTokenClaims extends JWTPayload {
@@ -31,6 +32,12 @@ type KeyGetter = (header: JWSHeaderParameters) => Promise<CryptoKey | Uint8Array
 
 const LENIENT_TYP = new Set(['jwt', 'application/jwt', 'at+jwt', 'application/at+jwt']);
 const STRICT_TYP = new Set(['at+jwt', 'application/at+jwt']);
+// A nested JWT (RFC 7519 5.2) would need a second verification we never do: refuse it outright.
+const NESTED_CTY = /^(application\/)?jwt$/i;
+// Registered claims that are strings when present (RFC 7519 4.1, RFC 9068 2.2); anything else is refused.
+const STRING_CLAIMS = ['sub', 'jti', 'client_id', 'azp'] as const;
+/** Deeper header or payload JSON is refused; real tokens nest a few levels at most. */
+const MAX_JSON_DEPTH = 32;
 
 /** Maps jose's errors to ours with fixed, plain-words descriptions (never jose's message, which may quote claims). */
 function toAuthError(error: unknown): AuthError {
@@ -105,6 +112,7 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
 
   return async function verify(token: string): Promise<VerifiedToken<TClaims>> {
     if (token.length > options.maxTokenLength) throw new InvalidTokenError('token_too_large', 'token too large');
+    if (!isCanonicalCompactJws(token)) throw new InvalidTokenError('token_malformed', 'malformed token');
     let getKey = single;
     if (getKey === undefined) {
       let iss: unknown;
@@ -123,7 +131,8 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     } catch (error) {
       throw toAuthError(error);
     }
-    const { typ } = header;
+    const { typ, cty } = header;
+    if (typeof cty === 'string' && NESTED_CTY.test(cty)) throw new InvalidTokenError('token_malformed', 'malformed token');
     if (typ === undefined ? options.typ === 'strict' : typeof typ !== 'string' || !acceptedTyp.has(typ.toLowerCase())) {
       throw new InvalidTokenError('typ_invalid', 'token type not accepted');
     }
@@ -134,6 +143,11 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     if (options.audienceClaim !== 'aud' && !audienceMatches(payload[options.audienceClaim], options.audiences)) {
       throw new InvalidTokenError('audience_invalid', 'token audience not accepted');
     }
+    for (const name of STRING_CLAIMS) {
+      if (payload[name] !== undefined && typeof payload[name] !== 'string') throw new InvalidTokenError('claim_invalid', 'invalid claim');
+    }
+    // Only signed tokens get here, so forgeries never cost this scan (RFC 7515 4, RFC 7519 4: no duplicate names).
+    if (tokenJsonDefect(token, MAX_JSON_DEPTH) !== undefined) throw new InvalidTokenError('token_malformed', 'malformed token');
     const scopes = parseScopes(payload, options.scopeClaims);
     return { token, header, claims: payload as TClaims & AccessTokenClaims, scopes };
   };
