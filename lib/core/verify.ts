@@ -132,7 +132,8 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
       throw toAuthError(error);
     }
     const { typ, cty } = header;
-    if (typeof cty === 'string' && NESTED_CTY.test(cty)) throw new InvalidTokenError('token_malformed', 'malformed token');
+    // jose honours b64 only when listed in crit; present without it, it means the signer and we may disagree on the payload (RFC 7797 6).
+    if (header.b64 !== undefined || (typeof cty === 'string' && NESTED_CTY.test(cty))) throw new InvalidTokenError('token_malformed', 'malformed token');
     if (typ === undefined ? options.typ === 'strict' : typeof typ !== 'string' || !acceptedTyp.has(typ.toLowerCase())) {
       throw new InvalidTokenError('typ_invalid', 'token type not accepted');
     }
