@@ -1,0 +1,63 @@
+import { expect } from 'chai';
+import { base64url } from 'jose';
+import { isCanonicalCompactJws, jsonDefect, tokenJsonDefect } from '../../lib/core/token-shape.js';
+
+describe('core/token-shape', () => {
+  describe('isCanonicalCompactJws', () => {
+    const segment = (bytes: number) => base64url.encode(new Uint8Array(bytes).fill(0xab));
+
+    it('accepts three base64url segments of every length a byte string can have', () => {
+      for (const n of [1, 2, 3, 4, 5, 64]) expect(isCanonicalCompactJws(`${segment(n)}.${segment(n + 1)}.${segment(n + 2)}`), String(n)).to.equal(true);
+    });
+
+    it('refuses other segment counts, empty segments, padding, whitespace and base64 characters', () => {
+      const s = segment(3);
+      for (const token of ['', s, `${s}.${s}`, `${s}.${s}.${s}.${s}`, `${s}.${s}.${s}.${s}.${s}`, `${s}..${s}`, `.${s}.${s}`, `${s}.${s}.`,
+        `${segment(1)}==.${s}.${s}`, `${s}.${s}.${s} `, `${s}.${s}.+${s}`, `${s}.${s}./${s}`, `${s}.${s}.${s}\n`, `${s}.${s}.\u00e9${s}`]) {
+        expect(isCanonicalCompactJws(token), JSON.stringify(token)).to.equal(false);
+      }
+    });
+
+    it('refuses a segment of 4n+1 characters and set padding bits in the last character', () => {
+      const s = segment(3);
+      expect(isCanonicalCompactJws(`${s}.${s}.${s}A`)).to.equal(false);
+      expect(isCanonicalCompactJws(`${s}.${s}.AB`)).to.equal(false); // 1 byte: the last 4 bits must be zero
+      expect(isCanonicalCompactJws(`${s}.${s}.AAB`)).to.equal(false); // 2 bytes: the last 2 bits must be zero
+      expect(isCanonicalCompactJws(`${s}.${s}.AQ`)).to.equal(true);
+      expect(isCanonicalCompactJws(`${s}.${s}.AAE`)).to.equal(true);
+    });
+  });
+
+  describe('jsonDefect', () => {
+    it('finds nothing in ordinary JSON, including look-alike names, strings holding JSON and repeated names in separate objects', () => {
+      const texts = [
+        '{}', '[]', '"x"', '1', '{"a":1,"b":[1,2,{"a":2}],"c":{"a":3}}',
+        '{"a":"\\"a\\":1","b":"{\\"a\\":1,\\"a\\":2}"}', '{"a":1,"A":2,"a ":3}', '[{"a":1},{"a":2}]',
+        '{ "a" : 1 , "b" :\n2 }', '{"\\\\":1,"\\\\\\\\":2}', '{"k":"a","v":"k"}',
+      ];
+      for (const text of texts) expect(jsonDefect(text, 32), text).to.equal(undefined);
+    });
+
+    it('finds duplicate member names, also behind escapes and whitespace and deep inside', () => {
+      const texts = ['{"a":1,"a":2}', '{"a":1,"\\u0061":2}', '{"a" :1,\n"a"\t: 2}', '{"x":[{"y":{"a":1,"b":2,"a":3}}]}', '{"\\"":1,"\\u0022":2}', '{"":1,"":2}'];
+      for (const text of texts) expect(jsonDefect(text, 32), text).to.equal('duplicate_member');
+    });
+
+    it('refuses nesting deeper than the limit and accepts it at the limit', () => {
+      expect(jsonDefect(`${'['.repeat(32)}${']'.repeat(32)}`, 32)).to.equal(undefined);
+      expect(jsonDefect(`${'['.repeat(33)}${']'.repeat(33)}`, 32)).to.equal('too_deep');
+      expect(jsonDefect(`{"a":${'{"a":'.repeat(40)}1${'}'.repeat(41)}`, 32)).to.equal('too_deep');
+    });
+  });
+
+  describe('tokenJsonDefect', () => {
+    const token = (header: string, payload: string | Uint8Array) => `${base64url.encode(header)}.${base64url.encode(payload)}.c2ln`;
+
+    it('checks both the header and the payload, and refuses bytes that are not UTF-8', () => {
+      expect(tokenJsonDefect(token('{"alg":"ES256"}', '{"sub":"a"}'), 32)).to.equal(undefined);
+      expect(tokenJsonDefect(token('{"alg":"ES256","alg":"none"}', '{}'), 32)).to.equal('duplicate_member');
+      expect(tokenJsonDefect(token('{}', '{"sub":"a","sub":"b"}'), 32)).to.equal('duplicate_member');
+      expect(tokenJsonDefect(token('{}', Uint8Array.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d])), 32)).to.equal('not_utf8');
+    });
+  });
+});
