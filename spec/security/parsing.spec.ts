@@ -81,6 +81,7 @@ describe('security: size and parsing abuse (RFC 7515 4, RFC 7519 4, RFC 8259 4)'
     }
   });
 
+  // jose decodes both segments strictly; the JSON scan decodes them again and refuses the same way.
   it('answers 401 "malformed token" for a payload that is not UTF-8 (RFC 7519 7.2)', async () => {
     const h = base64url.encode(header());
     const bytes = new TextEncoder().encode(payload().replace('"user-1"', '"user-\u00ff"'));

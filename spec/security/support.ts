@@ -88,3 +88,37 @@ export function claimsFor(provider: FakeProvider, extra: Record<string, unknown>
   const now = Math.floor(Date.now() / 1000);
   return { iss: provider.issuer, aud: provider.audience, sub: 'user-1', iat: now, exp: now + 300, scope: 'read:messages', ...extra };
 }
+
+/**
+ * Every `error_description` the library may send: fixed phrases, never built from what a client sent.
+ * spec/security/descriptions.spec.ts keeps this list and lib/ in step.
+ */
+export const ERROR_DESCRIPTIONS: ReadonlySet<string> = new Set([
+  // 400 invalid_request
+  'more than one Authorization header',
+  'bearer token missing',
+  'more than one bearer token',
+  'malformed Authorization header',
+  'more than one access_token query parameter',
+  'more than one access_token body parameter',
+  'token sent by more than one method',
+  // 401 without error / invalid_token
+  'authentication required',
+  'token too large',
+  'malformed token',
+  'token type not accepted',
+  'signing algorithm not allowed',
+  'signing key not found',
+  'invalid signature',
+  'token expired',
+  'token too old',
+  'token not yet valid',
+  'token issued in the future',
+  'token issuer not accepted',
+  'token audience not accepted',
+  'missing required claim',
+  'invalid claim',
+  'invalid scope claim',
+  // 503
+  'token verification is temporarily unavailable',
+]);
