@@ -53,6 +53,10 @@ export async function discover(issuer: string, options: FetchJsonOptions): Promi
       throw new KeySourceError('issuer_mismatch', `${url} describes another issuer than the configured one; set \`issuer\` to the metadata's exact "issuer" value`);
     }
     if (!isHttpUrl(body.jwks_uri)) throw new KeySourceError('shape', `${url} has no usable "jwks_uri"`);
+    // OIDC Discovery 3: jwks_uri MUST be https. Plain http only where the issuer itself is (loopback or opted in).
+    if (new URL(body.jwks_uri).protocol === 'http:' && new URL(issuer).protocol !== 'http:') {
+      throw new KeySourceError('shape', `${url} names an http "jwks_uri" for an https issuer`);
+    }
     return body as IssuerMetadata;
   }
   throw failure ?? new KeySourceError('status', `no metadata found for ${issuer}`);

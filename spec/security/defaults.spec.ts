@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { SignJWT } from 'jose';
-import { ConfigurationError, createVerifier, DEFAULTS, InvalidTokenError } from '../../lib/index.js';
+import nock from 'nock';
+import { ConfigurationError, createVerifier, DEFAULTS, InvalidTokenError, KeySourceUnavailableError } from '../../lib/index.js';
+import { signingKey, uniqueIssuer } from '../support/provider.js';
 
 describe('security: fail-safe defaults (RFC 8725 3.8, 3.10)', () => {
   const audience = 'https://api.example.com';
@@ -35,6 +37,24 @@ describe('security: fail-safe defaults (RFC 8725 3.8, 3.10)', () => {
         expect(() => createVerifier({ issuer, audience, jwksUri: `${issuer}jwks` })).not.to.throw();
       });
     }
+
+    it('never fetches keys from an http jwks_uri that an https issuer\'s metadata names (OIDC Discovery 3): 503, no JWKS request', async () => {
+      const issuer = uniqueIssuer();
+      const jwksHost = new URL(issuer).host;
+      let jwksRequests = 0;
+      nock(issuer).get('/.well-known/openid-configuration').reply(200, { issuer, jwks_uri: `http://${jwksHost}/jwks` });
+      nock(`http://${jwksHost}`).get('/jwks').reply(() => {
+        jwksRequests++;
+        return [200, { keys: [] }];
+      });
+      const key = await signingKey('ES256');
+      const now = Math.floor(Date.now() / 1000);
+      const token = await new SignJWT({ iss: issuer, aud: audience, exp: now + 60 }).setProtectedHeader({ alg: 'ES256', kid: key.kid }).sign(key.privateKey);
+      const error = await createVerifier({ issuer, audience })(token).then(() => undefined, (e: unknown) => e);
+      expect(error).to.be.instanceOf(KeySourceUnavailableError);
+      expect(jwksRequests).to.equal(0);
+      nock.cleanAll();
+    });
 
     it('accepts any http issuer and jwksUri with allowInsecureHttp: true', () => {
       expect(() => createVerifier({ issuer: 'http://idp.internal/', audience, jwksUri: 'http://idp.internal/jwks', allowInsecureHttp: true })).not.to.throw();
