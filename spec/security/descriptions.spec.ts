@@ -11,8 +11,8 @@ function sources(dir: string): string[] {
     entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : []);
 }
 
-// The request-time errors and where their description sits among the constructor's arguments.
-const DESCRIPTION_ARGUMENT: Record<string, number> = { InvalidRequestError: 1, InvalidTokenError: 1, InsufficientScopeError: 1 };
+// The request-time errors whose description is their second constructor argument.
+const DESCRIBED = new Set(['InvalidRequestError', 'InvalidTokenError', 'InsufficientScopeError']);
 const FIXED = new Set(['MissingCredentialsError', 'KeySourceUnavailableError']);
 
 /** The description of each `new XxxError(…)` in lib/: a literal, or a template literal turned into a pattern. */
@@ -24,14 +24,14 @@ function emittedDescriptions(): { literal: string[]; templates: RegExp[]; nonLit
     const text = readFileSync(file, 'utf8');
     for (const match of text.matchAll(/new (\w+Error)\(/g)) {
       const name = match[1]!;
+      const args = text.slice(match.index + match[0].length);
       if (FIXED.has(name)) {
-        if (!/^\)/.test(text.slice(match.index + match[0].length)) && name === 'MissingCredentialsError') nonLiteral.push(`${file}: ${name} with an argument`);
+        // MissingCredentialsError's description is its default; an argument would be a new phrase.
+        if (name === 'MissingCredentialsError' && !args.startsWith(')')) nonLiteral.push(`${file}: ${name}(${args.slice(0, 40)}`);
         continue;
       }
-      const index = DESCRIPTION_ARGUMENT[name];
-      if (index === undefined) continue; // not a request-time AuthError (TypeError, KeySourceError, ConfigurationError…)
-      const args = text.slice(match.index + match[0].length);
-      const found = new RegExp(`^${index === 1 ? "[^,]+,\\s*" : ''}(['\`])((?:(?!\\1).)*)\\1`, 's').exec(args);
+      if (!DESCRIBED.has(name)) continue; // not a request-time AuthError (TypeError, KeySourceError, ConfigurationError…)
+      const found = /^[^,]+,\s*(['`])((?:(?!\1).)*)\1/s.exec(args);
       if (found === null) {
         nonLiteral.push(`${file}: ${args.slice(0, 60)}`);
       } else if (found[1] === '`') {
