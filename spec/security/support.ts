@@ -119,6 +119,24 @@ export const ERROR_DESCRIPTIONS: ReadonlySet<string> = new Set([
   'missing required claim',
   'invalid claim',
   'invalid scope claim',
+  // resolveUser and fetchUserInfo
+  'unknown user',
+  'user information does not match the token',
+  'token not accepted by the identity provider',
+  'insufficient scope for user information',
+  'user information is temporarily unavailable',
+  // guards: fixed ones (the configured ones are CONFIGURED_DESCRIPTIONS)
+  'token audience not accepted for this resource',
   // 503
   'token verification is temporarily unavailable',
 ]);
+
+/**
+ * Descriptions built from the route's own configuration (the scopes and claim names a developer wrote),
+ * never from anything the request carries.
+ */
+export const CONFIGURED_DESCRIPTIONS: readonly RegExp[] = [
+  /^requires scope [\x21\x23-\x5B\x5D-\x7E]+$/,
+  /^requires (all|one) of the scopes: [\x21\x23-\x5B\x5D-\x7E]+(, [\x21\x23-\x5B\x5D-\x7E]+)+$/,
+  /^[\x21\x23-\x5B\x5D-\x7E]+ claim not accepted for this resource$/,
+];
