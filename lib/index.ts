@@ -35,3 +35,8 @@ export { requireClaim, type ClaimPredicate, type ClaimValue, type RequireClaimOp
 export { allOf, anyOf } from './guards/compose.js';
 export { describeRoutes, type RouteDescription, type RouteLayerLike, type RouterLike } from './guards/describe-routes.js';
 export { defineScopes, type ScopeCatalog } from './guards/define-scopes.js';
+export { keySets, type KeySetControl } from './keys/control.js';
+export { memoryStore, type KeyStore } from './keys/store.js';
+export { KeySourceError, type FetchFailureReason } from './keys/fetch.js';
+export type { EventHook, KeySetLoadReason, TokenGuardEvent } from './events.js';
+export type { IssuerSettings } from './core/options.js';

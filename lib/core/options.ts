@@ -1,4 +1,6 @@
 import { ConfigurationError } from '../errors.js';
+import type { EventHook } from '../events.js';
+import type { KeyStore } from '../keys/store.js';
 
 /** Every asymmetric JWS algorithm jose verifies on Node 20 (RFC 7518, RFC 8037, RFC 9864). */
 export const ASYMMETRIC_ALGORITHMS = Object.freeze([
@@ -13,8 +15,16 @@ export interface VerifyOptions {
   /**
    * The expected `iss`, compared exactly (no trailing-slash normalisation: copy it from the provider's
    * discovery document). A list accepts tokens from any of them; each gets its own key set.
+   * May be omitted when `resolveIssuer` decides instead.
    */
-  issuer: string | readonly string[];
+  issuer?: string | readonly string[] | undefined;
+  /**
+   * Multi-tenant: called with the unverified `iss` of a token that `issuer` does not list. Return that
+   * issuer's settings to accept it, or undefined to refuse the token (401 `issuer_invalid`) before any
+   * network call: this function is the allow-list, so never accept an `iss` you do not know. Called
+   * once per accepted issuer (the result is kept); each accepted issuer gets its own key set, bound to it.
+   */
+  resolveIssuer?: ((iss: string) => IssuerSettings | undefined | Promise<IssuerSettings | undefined>) | undefined;
   /** The token's `aud` (string or array) must contain at least one of these. */
   audience: string | readonly string[];
   /**
@@ -66,6 +76,19 @@ export interface VerifyOptions {
   maxAge?: number | undefined;
   /** When refreshing fails, the last good key set keeps serving for up to this long. Default 86400. */
   maxStale?: number | undefined;
+  /**
+   * Where key sets (JWKS and discovery metadata, public material only) are shared between processes,
+   * e.g. `redisStore(client)` from `koa-token-guard/redis`. Default: this process's memory.
+   */
+  store?: KeyStore | undefined;
+  /** Observability: key set fetched / refreshed / refresh failed / served stale, store failures, and every refused token with its `code`. */
+  onEvent?: EventHook | undefined;
+}
+
+/** What `resolveIssuer` returns for an issuer it accepts. */
+export interface IssuerSettings {
+  /** The issuer's JWKS URL; skips discovery. Default: discovered from the issuer. */
+  jwksUri?: string | undefined;
 }
 
 /** The defaults, in one place. */
@@ -102,6 +125,10 @@ export interface ResolvedVerifyOptions {
   readonly cooldown: number;
   readonly maxAge: number;
   readonly maxStale: number;
+  readonly resolveIssuer: VerifyOptions['resolveIssuer'];
+  readonly allowInsecureHttp: boolean;
+  readonly store: KeyStore | undefined;
+  readonly onEvent: EventHook | undefined;
 }
 
 const RFC9068_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'];
@@ -120,6 +147,16 @@ function nonNegative(name: string, value: number | undefined, fallback: number, 
 }
 
 const LOOPBACK_HOST = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/;
+
+/** Whether a provider URL a resolver returned may be fetched: https, or http on loopback (or opted in). */
+export function providerUrlAllowed(value: string, allowInsecureHttp: boolean): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || (url.protocol === 'http:' && (allowInsecureHttp || LOOPBACK_HOST.test(url.hostname)));
+  } catch {
+    return false;
+  }
+}
 
 function checkUrl(name: string, value: string, allowInsecureHttp: boolean): void {
   let url: URL;
@@ -143,8 +180,11 @@ export function resolveVerifyOptions(options: VerifyOptions): ResolvedVerifyOpti
     throw new ConfigurationError("options are required, e.g. authenticate({ issuer: 'https://tenant.example.com/', audience: 'https://api.example.com' }).");
   }
   const issuers = list(options.issuer);
-  if (issuers.length === 0 || issuers.some((i) => typeof i !== 'string' || i === '')) {
-    throw new ConfigurationError("`issuer` is required: the exact `iss` of your provider's tokens, e.g. 'https://tenant.example.com/'.");
+  if (options.resolveIssuer !== undefined && typeof options.resolveIssuer !== 'function') {
+    throw new ConfigurationError('`resolveIssuer` must be a function (iss) => ({ jwksUri? }) | undefined.');
+  }
+  if ((issuers.length === 0 && options.resolveIssuer === undefined) || issuers.some((i) => typeof i !== 'string' || i === '')) {
+    throw new ConfigurationError("`issuer` is required: the exact `iss` of your provider's tokens, e.g. 'https://tenant.example.com/' (or `resolveIssuer` for many tenants).");
   }
   const secret = options.secret === undefined ? undefined
     : typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : options.secret;
@@ -161,6 +201,16 @@ export function resolveVerifyOptions(options: VerifyOptions): ResolvedVerifyOpti
   if (options.jwksUri !== undefined) checkUrl('jwksUri', options.jwksUri, allowInsecureHttp);
   if (secret !== undefined && options.jwksUri !== undefined) {
     throw new ConfigurationError('`secret` and `jwksUri` are exclusive: use `secret` for HMAC (HS*) tokens, or a key set for asymmetric ones.');
+  }
+  if (options.resolveIssuer !== undefined && (secret !== undefined || options.jwksUri !== undefined)) {
+    throw new ConfigurationError('`resolveIssuer` gives each issuer its own key set: drop `secret` and `jwksUri` (return `jwksUri` from the resolver instead).');
+  }
+  const store = options.store;
+  if (store !== undefined && (store === null || typeof store.get !== 'function' || typeof store.set !== 'function')) {
+    throw new ConfigurationError('`store` must have get(key) and set(key, value, ttl), e.g. redisStore(client) from koa-token-guard/redis.');
+  }
+  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
+    throw new ConfigurationError('`onEvent` must be a function (event) => void.');
   }
   if (secret !== undefined && secret.byteLength < 32) {
     throw new ConfigurationError('`secret` must be at least 32 bytes (RFC 7518 3.2); generate one with `openssl rand -base64 48`.');
@@ -216,5 +266,9 @@ export function resolveVerifyOptions(options: VerifyOptions): ResolvedVerifyOpti
     cooldown: nonNegative('cooldown', options.cooldown, DEFAULTS.cooldown),
     maxAge: nonNegative('maxAge', options.maxAge, DEFAULTS.maxAge),
     maxStale: nonNegative('maxStale', options.maxStale, DEFAULTS.maxStale),
+    resolveIssuer: options.resolveIssuer,
+    allowInsecureHttp,
+    store,
+    onEvent: options.onEvent,
   });
 }

@@ -1,7 +1,10 @@
-import { decodeJwt, errors, jwtVerify, type JWTHeaderParameters, type JWTPayload, type JWSHeaderParameters } from 'jose';
-import { AuthError, InvalidTokenError } from '../errors.js';
+import { decodeJwt, errors, jwtVerify, type JWTHeaderParameters, type JWTPayload, type JWTVerifyOptions, type JWSHeaderParameters } from 'jose';
+import { AuthError, InvalidTokenError, KeySourceUnavailableError } from '../errors.js';
+import { debug, reportRejection } from '../events.js';
+import { registerKeySets } from '../keys/control.js';
+import type { RemoteKeySet } from '../keys/key-set.js';
 import { keySetFor } from '../keys/registry.js';
-import { resolveVerifyOptions, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
+import { providerUrlAllowed, resolveVerifyOptions, type IssuerSettings, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
 import { parseScopes } from './scopes.js';
 import { isCanonicalCompactJws, tokenJsonDefect } from './token-shape.js';
 
@@ -71,24 +74,76 @@ function audienceMatches(value: unknown, audiences: readonly string[]): boolean 
   return Array.isArray(value) && value.some((v) => typeof v === 'string' && audiences.includes(v));
 }
 
-function keyGetters(options: ResolvedVerifyOptions): (iss: unknown) => KeyGetter | undefined {
+/** The key getter and jose options for tokens of one issuer (or of every listed issuer). */
+interface Binding {
+  readonly getKey: KeyGetter;
+  readonly jwtOptions: JWTVerifyOptions;
+}
+
+interface Bindings {
+  /** The binding for a token's unverified `iss`; undefined refuses the token before any network call. */
+  bindingFor(iss: unknown): Binding | undefined | Promise<Binding | undefined>;
+  /** The key sets bound so far: the configured ones, then those of issuers `resolveIssuer` accepted. */
+  keySets(): Promise<RemoteKeySet[]>;
+}
+
+function bindings(options: ResolvedVerifyOptions, jwtOptions: JWTVerifyOptions): Bindings {
   if (options.secret !== undefined) {
     const secret = options.secret;
-    const get: KeyGetter = () => Promise.resolve(secret);
-    return () => get;
+    const binding: Binding = { getKey: () => Promise.resolve(secret), jwtOptions };
+    return { bindingFor: () => binding, keySets: () => Promise.resolve([]) };
   }
   if (options.jwksUri !== undefined) {
     const keySet = keySetFor({ jwksUri: options.jwksUri }, options);
-    const get: KeyGetter = (header) => keySet.getKey(header);
-    return () => get;
+    const binding: Binding = { getKey: (header) => keySet.getKey(header), jwtOptions };
+    return { bindingFor: () => binding, keySets: () => Promise.resolve([keySet]) };
   }
   // One key set per issuer: a key of issuer A can never verify a token claiming issuer B.
-  const byIssuer = new Map<string, KeyGetter>();
+  const byIssuer = new Map<string, Binding>();
+  const configured: RemoteKeySet[] = [];
   for (const issuer of options.issuers) {
     const keySet = keySetFor({ issuer }, options);
-    byIssuer.set(issuer, (header) => keySet.getKey(header));
+    configured.push(keySet);
+    byIssuer.set(issuer, { getKey: (header) => keySet.getKey(header), jwtOptions });
   }
-  return (iss) => (typeof iss === 'string' ? byIssuer.get(iss) : undefined);
+  const resolveIssuer = options.resolveIssuer;
+  if (resolveIssuer === undefined) {
+    return { bindingFor: (iss) => (typeof iss === 'string' ? byIssuer.get(iss) : undefined), keySets: () => Promise.resolve(configured) };
+  }
+  const resolved = new Map<string, Promise<{ binding: Binding; keySet: RemoteKeySet } | undefined>>();
+  const resolve = (iss: string): Promise<Binding | undefined> => {
+    let pending = resolved.get(iss);
+    if (pending === undefined) {
+      pending = (async () => {
+        let settings: IssuerSettings | undefined;
+        try {
+          settings = await resolveIssuer(iss);
+        } catch (cause) {
+          // The resolver's store (a tenant database, say) failed: not the token's fault.
+          throw new KeySourceUnavailableError(options.cooldown, { cause });
+        }
+        if (settings === undefined || settings === null) return undefined;
+        const jwksUri = typeof settings === 'object' ? settings.jwksUri : undefined;
+        if (!providerUrlAllowed(jwksUri ?? iss, options.allowInsecureHttp)) {
+          debug('resolveIssuer accepted %j without a usable jwksUri; refusing its tokens', iss);
+          return undefined;
+        }
+        const keySet = keySetFor(jwksUri === undefined ? { issuer: iss } : { jwksUri }, options);
+        return { keySet, binding: { getKey: (header: JWSHeaderParameters) => keySet.getKey(header), jwtOptions: { ...jwtOptions, issuer: iss } } };
+      })();
+      resolved.set(iss, pending);
+      // Only accepted issuers are kept: refusals cost the resolver, never memory.
+      pending.then((found) => found ?? resolved.delete(iss), () => resolved.delete(iss));
+    }
+    return pending.then((found) => found?.binding);
+  };
+  return {
+    bindingFor: (iss) => (typeof iss !== 'string' ? undefined : byIssuer.get(iss) ?? resolve(iss)),
+    async keySets() {
+      const accepted = await Promise.all([...resolved.values()].map((p) => p.catch(() => undefined)));
+      return [...configured, ...accepted.flatMap((found) => (found ? [found.keySet] : []))];
+    },
+  };
 }
 
 /**
@@ -97,11 +152,8 @@ function keyGetters(options: ResolvedVerifyOptions): (iss: unknown) => KeyGetter
  */
 export function createVerifier<TClaims extends object = AccessTokenClaims>(input: VerifyOptions): Verifier<TClaims> {
   const options = resolveVerifyOptions(input);
-  const getterFor = keyGetters(options);
-  const single = options.secret !== undefined || options.jwksUri !== undefined || options.issuers.length === 1
-    ? getterFor(options.issuers[0]) : undefined;
   const acceptedTyp = options.typ === 'strict' ? STRICT_TYP : LENIENT_TYP;
-  const jwtOptions = {
+  const jwtOptions: JWTVerifyOptions = {
     issuer: options.issuers as string[],
     ...(options.audienceClaim === 'aud' ? { audience: options.audiences as string[] } : {}),
     algorithms: options.algorithms as string[],
@@ -109,25 +161,28 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     requiredClaims: options.requiredClaims as string[],
     ...(options.maxTokenAge === undefined ? {} : { maxTokenAge: options.maxTokenAge }),
   };
+  const bound = bindings(options, jwtOptions);
+  const single = options.resolveIssuer === undefined && (options.secret !== undefined || options.jwksUri !== undefined || options.issuers.length === 1)
+    ? bound.bindingFor(options.issuers[0]) as Binding : undefined;
 
-  return async function verify(token: string): Promise<VerifiedToken<TClaims>> {
+  async function verifyToken(token: string): Promise<VerifiedToken<TClaims>> {
     if (token.length > options.maxTokenLength) throw new InvalidTokenError('token_too_large', 'token too large');
     if (!isCanonicalCompactJws(token)) throw new InvalidTokenError('token_malformed', 'malformed token');
-    let getKey = single;
-    if (getKey === undefined) {
+    let binding = single;
+    if (binding === undefined) {
       let iss: unknown;
       try {
         ({ iss } = decodeJwt(token));
       } catch (error) {
         throw toAuthError(error);
       }
-      getKey = getterFor(iss);
-      if (getKey === undefined) throw new InvalidTokenError('issuer_invalid', 'token issuer not accepted');
+      binding = await bound.bindingFor(iss);
+      if (binding === undefined) throw new InvalidTokenError('issuer_invalid', 'token issuer not accepted');
     }
     let payload: JWTPayload;
     let header: JWTHeaderParameters;
     try {
-      ({ payload, protectedHeader: header } = await jwtVerify(token, getKey, jwtOptions));
+      ({ payload, protectedHeader: header } = await jwtVerify(token, binding.getKey, binding.jwtOptions));
     } catch (error) {
       throw toAuthError(error);
     }
@@ -151,5 +206,13 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     if (tokenJsonDefect(token, MAX_JSON_DEPTH) !== undefined) throw new InvalidTokenError('token_malformed', 'malformed token');
     const scopes = parseScopes(payload, options.scopeClaims);
     return { token, header, claims: payload as TClaims & AccessTokenClaims, scopes };
-  };
+  }
+
+  const onEvent = options.onEvent;
+  const verify: Verifier<TClaims> = onEvent === undefined ? verifyToken : (token) => verifyToken(token).catch((error: unknown) => {
+    reportRejection(onEvent, error);
+    throw error;
+  });
+  registerKeySets(verify, () => bound.keySets());
+  return verify;
 }

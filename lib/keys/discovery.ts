@@ -22,7 +22,8 @@ export function metadataUrls(issuer: string): string[] {
   return urls;
 }
 
-function isHttpUrl(value: unknown): value is string {
+/** Whether a value is an absolute http(s) URL. */
+export function isHttpUrl(value: unknown): value is string {
   if (typeof value !== 'string') return false;
   try {
     const { protocol } = new URL(value);

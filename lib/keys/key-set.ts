@@ -1,15 +1,23 @@
 import { importJWK, type JWK, type JWSHeaderParameters } from 'jose';
 import { InvalidTokenError, KeySourceUnavailableError } from '../errors.js';
+import { debug, emit, type EventHook, type KeySetLoadReason } from '../events.js';
 import { discover, type IssuerMetadata } from './discovery.js';
 import { fetchJson, KeySourceError, type FetchJsonOptions } from './fetch.js';
+import { indexByKid, selectKey, usableKeys } from './select.js';
+import { decodeSharedKeySet, encodeSharedKeySet, type KeyStore, type SharedKeySet } from './store.js';
 
 /** How a key set fetches and ages its keys. Durations in seconds. */
 export interface KeySetOptions extends FetchJsonOptions {
   /** Where the keys are: a JWKS URL, or an issuer whose discovery document names one. */
   source: { jwksUri: string } | { issuer: string };
   cooldown: number;
+  /** Default freshness; a provider's `Cache-Control: max-age` may shorten it, down to `cooldown`. */
   maxAge: number;
   maxStale: number;
+  /** Shared store for the JWKS and metadata (Redis, say); without one, this process's memory only. */
+  store?: KeyStore | undefined;
+  /** Receives key set events. */
+  onEvent?: EventHook | undefined;
   /** Clock in milliseconds; replaceable for specs. */
   now?: () => number;
 }
@@ -18,45 +26,41 @@ type VerifyKey = CryptoKey | Uint8Array;
 
 interface Snapshot {
   readonly keys: readonly JWK[];
+  readonly byKid: Map<string, number[]>;
+  /** Epoch ms of the provider fetch (possibly by another process). */
   readonly fetchedAt: number;
+  /** Milliseconds this snapshot stays fresh. */
+  readonly maxAge: number;
   /** Imported keys by `index + alg`: each key is imported once per algorithm, not per request. */
   readonly imported: Map<string, Promise<VerifyKey>>;
 }
 
-const KTY_BY_ALG_PREFIX: Record<string, string> = { RS: 'RSA', PS: 'RSA', ES: 'EC', Ed: 'OKP' };
-const CRV_BY_ALG: Record<string, string> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521', EdDSA: 'Ed25519', Ed25519: 'Ed25519' };
+/** A provider's `Retry-After` is honoured up to this many seconds; a typo must not lock us out for days. */
+const MAX_RETRY_AFTER = 3600;
+/** Waiting for another process's fetch: poll the store this often (ms). */
+const SHARED_POLL = 50;
 
-/** Whether a JWK may verify a token signed with `alg` (RFC 7517 4.2-4.4, RFC 8725 3.1). */
-function fits(jwk: JWK, alg: string): boolean {
-  if (jwk.use !== undefined && jwk.use !== 'sig') return false;
-  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) return false;
-  if (jwk.alg !== undefined && jwk.alg !== alg) return false;
-  if (jwk.kty !== KTY_BY_ALG_PREFIX[alg.slice(0, 2)]) return false;
-  const crv = CRV_BY_ALG[alg];
-  return crv === undefined || jwk.crv === crv;
-}
-
-function usableKeys(body: Record<string, unknown>, url: string): JWK[] {
-  if (!Array.isArray(body.keys)) throw new KeySourceError('shape', `${url} has no "keys" array`);
-  return (body.keys as unknown[]).filter((k): k is JWK =>
-    k !== null && typeof k === 'object' && typeof (k as JWK).kty === 'string' && (k as JWK).use !== 'enc'
-    && ((k as JWK).kid === undefined || typeof (k as JWK).kid === 'string'));
-}
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * The keys of one issuer for the life of the process. Cold requests share one discovery and one JWKS
  * request; an unknown `kid` refetches at most once per cooldown; an old key set is refreshed in the
  * background while its keys still verify; a failed refresh keeps the last good keys for `maxStale`.
+ * With a store, processes share fetches and the last good copy.
  */
 export class RemoteKeySet {
   readonly #options: KeySetOptions;
   readonly #now: () => number;
+  readonly #id: string;
   #snapshot: Snapshot | undefined;
   #inflight: Promise<Snapshot> | undefined;
   #jwksUri: string | undefined;
   #metadata: IssuerMetadata | undefined;
   #lastAttempt = Number.NEGATIVE_INFINITY;
+  /** After a failure: no provider call before this (cooldown, or the provider's `Retry-After`). */
+  #blockedUntil = Number.NEGATIVE_INFINITY;
   #lastFailure: KeySourceError | undefined;
+  #staleReported = false;
   /** Provider calls made (discovery and JWKS), for observability and specs. */
   fetchCount = 0;
 
@@ -64,6 +68,7 @@ export class RemoteKeySet {
     this.#options = options;
     this.#now = options.now ?? (() => Date.now());
     if ('jwksUri' in options.source) this.#jwksUri = options.source.jwksUri;
+    this.#id = 'jwksUri' in options.source ? `jwks ${options.source.jwksUri}` : `issuer ${options.source.issuer}`;
   }
 
   /** The key that verifies a token with this protected header, or a typed error. */
@@ -72,18 +77,22 @@ export class RemoteKeySet {
     const now = this.#now();
     let snapshot = this.#snapshot;
     if (snapshot === undefined || now - snapshot.fetchedAt > this.#options.maxStale * 1000) {
-      snapshot = await this.#refreshOrUnavailable(snapshot);
-    } else if (now - snapshot.fetchedAt > this.#options.maxAge * 1000 && this.#coolDownOver(now)) {
-      this.refresh().catch(() => undefined); // stale-while-revalidate: no request waits on it
-    }
-    let index = this.#select(snapshot, header.kid, alg);
-    if (index < 0) {
-      if (this.#coolDownOver(now)) {
-        snapshot = await this.#refreshOrUnavailable(snapshot);
-        index = this.#select(snapshot, header.kid, alg);
+      snapshot = await this.#obtain('cold');
+    } else if (now - snapshot.fetchedAt > snapshot.maxAge) {
+      if (this.#inflight === undefined && this.#mayFetch(now)) {
+        this.#run('max_age').catch(() => undefined); // stale-while-revalidate: no request waits on it
       } else if (this.#lastFailure !== undefined) {
-        throw this.#unavailable();
+        this.#reportStale(snapshot, now);
       }
+    }
+    let index = selectKey(snapshot.keys, snapshot.byKid, header.kid, alg);
+    if (index < 0) {
+      if (this.#mayFetch(now)) {
+        snapshot = await this.#obtain('unknown_kid');
+        index = selectKey(snapshot.keys, snapshot.byKid, header.kid, alg);
+      }
+      // While the provider fails, an unknown kid may be a key we cannot fetch: not the token's fault.
+      if (index < 0 && this.#lastFailure !== undefined) throw this.#unavailable();
       if (index < 0) throw new InvalidTokenError('kid_unknown', 'signing key not found');
     }
     return this.#import(snapshot, index, alg);
@@ -97,83 +106,206 @@ export class RemoteKeySet {
     if ('jwksUri' in this.#options.source) return undefined;
     if (this.#metadata !== undefined) return this.#metadata;
     try {
-      await this.#refreshOrUnavailable(this.#snapshot);
+      await this.#obtain('cold');
     } catch (error) {
       if (this.#metadata === undefined) throw error; // discovery itself failed, not only the JWKS
     }
     return this.#metadata;
   }
 
-  /** Fetches the key set now (coalesced with any fetch under way). For pre-warming and forced refresh. */
-  refresh(): Promise<Snapshot> {
-    this.#inflight ??= this.#load().finally(() => {
+  /**
+   * Fetches the key set from the provider now, ignoring max age, cooldown and the shared store (an
+   * operator's forced refresh after an emergency rotation). Rejects with the `KeySourceError` when it fails.
+   */
+  async refresh(): Promise<void> {
+    await this.#inflight?.catch(() => undefined);
+    await this.#run('forced');
+  }
+
+  /** Loads the key set unless a fresh one is at hand (from memory or the store): pre-warming at startup. */
+  async ready(): Promise<void> {
+    const snapshot = this.#snapshot;
+    if (snapshot !== undefined && this.#now() - snapshot.fetchedAt <= snapshot.maxAge) return;
+    await this.#run('cold');
+  }
+
+  #mayFetch(now: number): boolean {
+    return now - this.#lastAttempt >= this.#options.cooldown * 1000 && now >= this.#blockedUntil;
+  }
+
+  #run(reason: KeySetLoadReason): Promise<Snapshot> {
+    this.#inflight ??= this.#load(reason).finally(() => {
       this.#inflight = undefined;
     });
     return this.#inflight;
   }
 
-  #coolDownOver(now: number): boolean {
-    return now - this.#lastAttempt >= this.#options.cooldown * 1000;
+  /** A snapshot to verify with: freshly loaded, or the last good one within `maxStale`, or a 503. */
+  async #obtain(reason: KeySetLoadReason): Promise<Snapshot> {
+    const blocked = this.#inflight === undefined && this.#lastFailure !== undefined && !this.#mayFetch(this.#now());
+    let cause: unknown = this.#lastFailure;
+    if (!blocked) {
+      try {
+        return await this.#run(reason);
+      } catch (error) {
+        cause = error;
+      }
+    }
+    const last = this.#snapshot; // may have been adopted from the store during the failed attempt
+    const now = this.#now();
+    if (last !== undefined && now - last.fetchedAt <= this.#options.maxStale * 1000) {
+      if (now - last.fetchedAt > last.maxAge) this.#reportStale(last, now);
+      return last;
+    }
+    throw this.#unavailable(cause);
   }
 
-  async #refreshOrUnavailable(previous: Snapshot | undefined): Promise<Snapshot> {
-    const now = this.#now();
-    const usable = previous !== undefined && now - previous.fetchedAt <= this.#options.maxStale * 1000;
-    // Outside the cooldown after a failure, answer from what we have instead of hammering the provider.
-    if (this.#inflight === undefined && this.#lastFailure !== undefined && !this.#coolDownOver(now)) {
-      if (usable) return previous;
-      throw this.#unavailable();
+  #reportStale(snapshot: Snapshot, now: number): void {
+    if (this.#staleReported) return;
+    this.#staleReported = true;
+    const age = Math.round((now - snapshot.fetchedAt) / 1000);
+    debug('%s: serving keys %d s old, refreshing failed: %s', this.#id, age, this.#lastFailure?.message);
+    if (this.#options.onEvent === undefined) {
+      process.emitWarning(`koa-token-guard: refreshing ${this.#id} failed; serving its last good keys, ${age} s old`, { code: 'KOA_TOKEN_GUARD_STALE_KEYS' });
     }
-    try {
-      return await this.refresh();
-    } catch (error) {
-      if (usable) return previous;
-      throw this.#unavailable(error);
-    }
+    emit(this.#options.onEvent, { type: 'key_set_served_stale', source: this.#id, age });
   }
 
   #unavailable(cause: unknown = this.#lastFailure): KeySourceUnavailableError {
-    const waited = (this.#now() - this.#lastAttempt) / 1000;
-    const retryAfter = Math.max(this.#lastFailure?.retryAfter ?? 0, this.#options.cooldown - waited, 1);
-    return new KeySourceUnavailableError(retryAfter, { cause });
+    const retryAfter = Math.max(1, (this.#blockedUntil - this.#now()) / 1000);
+    return new KeySourceUnavailableError(Number.isFinite(retryAfter) ? retryAfter : this.#options.cooldown, { cause });
   }
 
-  async #load(): Promise<Snapshot> {
-    this.#lastAttempt = this.#now();
+  async #load(reason: KeySetLoadReason): Promise<Snapshot> {
+    const startedAt = this.#now();
+    this.#lastAttempt = startedAt;
+    const store = this.#options.store;
+    if (store !== undefined && reason !== 'forced') {
+      const shared = decodeSharedKeySet(await this.#store('get', () => store.get(this.#storeKey())));
+      if (shared !== undefined && this.#acceptable(shared, reason, startedAt)) return this.#install(shared, reason, true);
+      if (store.lock !== undefined) {
+        const locked = await this.#store('lock', () => store.lock!(`${this.#storeKey()}:lock`, this.#options.timeout + 1));
+        // Another process is fetching: wait for its result rather than calling the provider too.
+        if (locked === false) {
+          const waited = await this.#awaitShared(store, reason);
+          if (waited !== undefined) return this.#install(waited, reason, true);
+        }
+      }
+      try {
+        return await this.#fetch(reason);
+      } catch (error) {
+        // Stale-if-error across processes: another process's last good copy beats none.
+        if (shared !== undefined && (this.#snapshot === undefined || shared.fetchedAt > this.#snapshot.fetchedAt)
+          && this.#now() - shared.fetchedAt <= this.#options.maxStale * 1000) {
+          this.#install(shared, reason, true, false);
+        }
+        throw error;
+      }
+    }
+    return this.#fetch(reason);
+  }
+
+  /** Whether a stored copy answers this load without a provider call. */
+  #acceptable(shared: SharedKeySet, reason: KeySetLoadReason, now: number): boolean {
+    const current = this.#snapshot;
+    if (current !== undefined && shared.fetchedAt <= current.fetchedAt) return false;
+    const age = now - shared.fetchedAt;
+    // An unknown kid: someone fetched within the cooldown, so the provider would not know it either.
+    if (reason === 'unknown_kid') return age < this.#options.cooldown * 1000;
+    return age <= shared.maxAge * 1000;
+  }
+
+  async #awaitShared(store: KeyStore, reason: KeySetLoadReason): Promise<SharedKeySet | undefined> {
+    // Monotonic: a wall clock step must not stretch or cut the wait.
+    const deadline = performance.now() + this.#options.timeout * 1000;
+    while (performance.now() < deadline) {
+      await sleep(SHARED_POLL);
+      const shared = decodeSharedKeySet(await this.#store('get', () => store.get(this.#storeKey())));
+      if (shared !== undefined && this.#acceptable(shared, reason, this.#now())) return shared;
+    }
+    return undefined;
+  }
+
+  async #fetch(reason: KeySetLoadReason): Promise<Snapshot> {
+    const attempt = this.#now();
+    this.#lastAttempt = attempt;
     try {
-      if (this.#jwksUri === undefined) {
+      if (this.#jwksUri === undefined || (reason === 'forced' && 'issuer' in this.#options.source)) {
         this.fetchCount++;
-        const metadata = await discover((this.#options.source as { issuer: string }).issuer, this.#options);
-        this.#metadata = metadata;
-        this.#jwksUri = metadata.jwks_uri;
+        this.#metadata = await discover((this.#options.source as { issuer: string }).issuer, this.#options);
+        this.#jwksUri = this.#metadata.jwks_uri;
       }
       this.fetchCount++;
-      const { body } = await fetchJson(this.#jwksUri, this.#options);
-      const keys = usableKeys(body, this.#jwksUri);
-      const snapshot: Snapshot = { keys, fetchedAt: this.#now(), imported: new Map() };
-      this.#snapshot = snapshot;
-      this.#lastFailure = undefined;
+      const { body, maxAge } = await fetchJson(this.#jwksUri, this.#options);
+      if (!Array.isArray(body.keys)) throw new KeySourceError('shape', `${this.#jwksUri} has no "keys" array`);
+      const entry: SharedKeySet = { fetchedAt: this.#now(), maxAge: this.#maxAge(maxAge), jwksUri: this.#jwksUri, metadata: this.#metadata, keys: body.keys as unknown[] };
+      const snapshot = this.#install(entry, reason, false);
+      const store = this.#options.store;
+      if (store !== undefined) {
+        // Kept as long as it may serve stale; written in the background so no request waits on the store.
+        void this.#store('set', () => store.set(this.#storeKey(), encodeSharedKeySet(entry), Math.ceil(this.#options.maxStale + entry.maxAge)))
+          .then(() => (store.unlock === undefined ? undefined : this.#store('unlock', () => store.unlock!(`${this.#storeKey()}:lock`))));
+      }
       return snapshot;
     } catch (error) {
-      this.#lastFailure = error instanceof KeySourceError ? error : new KeySourceError('network', 'key set request failed', { cause: error });
-      throw this.#lastFailure;
+      const failure = error instanceof KeySourceError ? error : new KeySourceError('network', 'key set request failed', { cause: error });
+      // A vanished JWKS URL may have moved: discover it again next time.
+      if (failure.status === 404 && 'issuer' in this.#options.source) this.#jwksUri = undefined;
+      const wait = Math.max(this.#options.cooldown, Math.min(failure.retryAfter ?? 0, MAX_RETRY_AFTER));
+      this.#lastFailure = failure;
+      this.#blockedUntil = attempt + wait * 1000;
+      const last = this.#snapshot;
+      const stale = last !== undefined && this.#now() - last.fetchedAt <= this.#options.maxStale * 1000;
+      debug('%s: %s fetch failed (%s), next attempt in %d s', this.#id, reason, failure.message, wait);
+      emit(this.#options.onEvent, { type: 'key_set_refresh_failed', source: this.#id, reason, failure: failure.reason, status: failure.status, retryIn: wait, stale });
+      throw failure;
     }
   }
 
-  /** Index of the key for (kid, alg): the first match by `kid`, or without `kid` the only key that fits. */
-  #select(snapshot: Snapshot, kid: string | undefined, alg: string): number {
-    const { keys } = snapshot;
-    if (kid !== undefined) {
-      for (let i = 0; i < keys.length; i++) if (keys[i]!.kid === kid && fits(keys[i]!, alg)) return i;
-      return -1;
+  /** Provider's `Cache-Control: max-age` within bounds: never longer than `maxAge`, never shorter than `cooldown`. */
+  #maxAge(header: number | undefined): number {
+    const { maxAge, cooldown } = this.#options;
+    return header === undefined ? maxAge : Math.min(maxAge, Math.max(header, Math.min(cooldown, maxAge)));
+  }
+
+  #install(entry: SharedKeySet, reason: KeySetLoadReason, shared: boolean, healthy = true): Snapshot {
+    const keys = usableKeys(entry.keys, this.#id);
+    const snapshot: Snapshot = { keys, byKid: indexByKid(keys), fetchedAt: entry.fetchedAt, maxAge: entry.maxAge * 1000, imported: new Map() };
+    const first = this.#snapshot === undefined;
+    this.#snapshot = snapshot;
+    this.#jwksUri ??= entry.jwksUri;
+    this.#metadata ??= entry.metadata as IssuerMetadata | undefined;
+    if (healthy) {
+      this.#lastFailure = undefined;
+      this.#blockedUntil = Number.NEGATIVE_INFINITY;
+      this.#staleReported = false;
     }
-    let found = -1;
-    for (let i = 0; i < keys.length; i++) {
-      if (!fits(keys[i]!, alg)) continue;
-      if (found >= 0) return -1; // ambiguous: never guess between two keys
-      found = i;
+    debug('%s: %s %d keys (%s, %s)', this.#id, first ? 'loaded' : 'refreshed', keys.length, reason, shared ? 'from the store' : 'from the provider');
+    emit(this.#options.onEvent, { type: first ? 'key_set_fetched' : 'key_set_refreshed', source: this.#id, reason, keys: keys.length, shared });
+    return snapshot;
+  }
+
+  #storeKey(): string {
+    return `koa-token-guard:keys:${this.#id}`;
+  }
+
+  /** A store call that can neither fail nor hang the request: a failure or timeout is a miss. */
+  async #store<T>(operation: 'get' | 'set' | 'lock' | 'unlock', call: () => Promise<T>): Promise<T | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        call(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('store timed out')), this.#options.timeout * 1000).unref();
+        }),
+      ]);
+    } catch (error) {
+      debug('%s: store %s failed: %s', this.#id, operation, (error as Error)?.message);
+      emit(this.#options.onEvent, { type: 'key_store_failed', source: this.#id, operation });
+      return undefined;
+    } finally {
+      clearTimeout(timer);
     }
-    return found;
   }
 
   #import(snapshot: Snapshot, index: number, alg: string): Promise<VerifyKey> {

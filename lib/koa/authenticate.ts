@@ -6,6 +6,8 @@ import { AuthError, ConfigurationError, MissingCredentialsError } from '../error
 import type { UserOptions } from '../users/options.js';
 import { createUserResolver } from '../users/resolve-user.js';
 import { createUserInfoClient } from '../users/userinfo.js';
+import { reportRejection } from '../events.js';
+import { shareKeySets } from '../keys/control.js';
 import { AUTH_CONTEXT, type AuthContext, type AuthState } from './state.js';
 
 /** Options of `authenticate()`: the verification options, how the token is read from Koa, and who the caller is. */
@@ -49,7 +51,7 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
   const marker: AuthContext = Object.freeze({ realm, userinfo: createUserInfoClient(options, realm) });
   const resolveUser = options.resolveUser === undefined ? undefined : createUserResolver({ ...options, resolveUser: options.resolveUser, realm });
 
-  return async function authenticateMiddleware(ctx, next) {
+  const middleware: Middleware<AuthState<TClaims, TUser>> = async function authenticateMiddleware(ctx, next) {
     (ctx.state as Record<symbol, AuthContext>)[AUTH_CONTEXT] = marker;
     let verified: VerifiedToken<TClaims>;
     try {
@@ -65,10 +67,13 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
       verified = await verify(token);
     } catch (error) {
       if (error instanceof AuthError) error.realm = realm;
+      reportRejection(options.onEvent, error);
       throw error;
     }
     ctx.state.auth = verified; // before resolveUser, which may call fetchUserInfo(ctx)
     ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
     await next();
   };
+  shareKeySets(verify, middleware);
+  return middleware;
 }

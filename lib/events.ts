@@ -1,0 +1,49 @@
+import { debuglog } from 'node:util';
+import { AuthError, type AuthErrorCode } from './errors.js';
+import type { FetchFailureReason } from './keys/fetch.js';
+
+/** Why a key set was loaded: first use, a `kid` it did not know, its max age, or `keys.refresh()`. */
+export type KeySetLoadReason = 'cold' | 'unknown_kid' | 'max_age' | 'forced';
+
+/**
+ * What `onEvent` receives. `source` names the key set (`issuer <url>` or `jwks <url>`); nothing in an
+ * event carries a token, a claim value or key material, so every field is safe to log and count.
+ */
+export type TokenGuardEvent =
+  /** A key set was loaded for the first time in this process; `shared` when it came from the store, not the provider. */
+  | { type: 'key_set_fetched'; source: string; reason: KeySetLoadReason; keys: number; shared: boolean }
+  /** A key set was replaced by a newer one. */
+  | { type: 'key_set_refreshed'; source: string; reason: KeySetLoadReason; keys: number; shared: boolean }
+  /** A provider call failed; `retryIn` is how long (s) until the next attempt, `stale` whether older keys keep serving. */
+  | { type: 'key_set_refresh_failed'; source: string; reason: KeySetLoadReason; failure: FetchFailureReason; status: number | undefined; retryIn: number; stale: boolean }
+  /** Keys past their max age are being served because refreshing failed (once per outage). `age` in seconds. */
+  | { type: 'key_set_served_stale'; source: string; age: number }
+  /** The shared store failed or timed out; the process carried on with its own memory and fetch. */
+  | { type: 'key_store_failed'; source: string; operation: 'get' | 'set' | 'lock' | 'unlock' }
+  /** A request was refused; `code` is the stable `AuthError` code. */
+  | { type: 'token_rejected'; code: AuthErrorCode; status: number };
+
+/** Receives events; it must not throw (a throwing hook is ignored, never fails a request). */
+export type EventHook = (event: TokenGuardEvent) => void;
+
+/** `NODE_DEBUG=koa-token-guard` prints key set activity to stderr. */
+export const debug = debuglog('koa-token-guard');
+
+/** Calls the hook, shielding the caller from anything it throws. */
+export function emit(hook: EventHook | undefined, event: TokenGuardEvent): void {
+  if (hook === undefined) return;
+  try {
+    hook(event);
+  } catch {
+    // An observer's bug must never turn into a failed request.
+  }
+}
+
+const reported = new WeakSet<object>();
+
+/** Emits `token_rejected` once per error, however many layers (verifier, middleware) see it. */
+export function reportRejection(hook: EventHook | undefined, error: unknown): void {
+  if (hook === undefined || !(error instanceof AuthError) || reported.has(error)) return;
+  reported.add(error);
+  emit(hook, { type: 'token_rejected', code: error.code, status: error.status });
+}
