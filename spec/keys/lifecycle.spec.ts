@@ -3,7 +3,7 @@ import { install } from '@sinonjs/fake-timers';
 import nock from 'nock';
 import { AuthError, KeySourceUnavailableError, RemoteKeySet, type TokenGuardEvent } from '../../lib/index.js';
 import type { KeySetOptions } from '../../lib/keys/key-set.js';
-import { signingKey, type SigningKey } from '../support/provider.js';
+import { signingKey, uniqueIssuer, type SigningKey } from '../support/provider.js';
 import { eventually, jwksEndpoint, type JwksEndpoint } from '../support/jwks.js';
 
 const S = 1000;
@@ -138,6 +138,29 @@ describe('keys/key-set lifecycle', () => {
       await known(ks);
       expect(endpoint.count()).to.equal(2);
     });
+  });
+
+  it('discovers again when the JWKS URL it was given starts answering 404 (the provider moved it)', async () => {
+    const issuer = uniqueIssuer();
+    let jwksPath = '/old-jwks';
+    let discoveries = 0;
+    const scope = nock(issuer).persist();
+    scope.get('/.well-known/openid-configuration').reply(() => {
+      discoveries++;
+      return [200, { issuer, jwks_uri: `${issuer.replace(/\/$/, '')}${jwksPath}` }];
+    });
+    scope.get('/old-jwks').reply(() => (jwksPath === '/old-jwks' ? [200, { keys: [key.publicJwk] }] : [404, 'gone']));
+    scope.get('/new-jwks').reply(200, { keys: [key.publicJwk] });
+    const ks = keySet({ source: { issuer } });
+    await known(ks);
+    jwksPath = '/new-jwks';
+    clock.tick(600 * S + 1);
+    await known(ks);
+    await eventually(() => events.some((e) => e.type === 'key_set_refresh_failed'));
+    clock.tick(30 * S);
+    await known(ks);
+    await eventually(() => events.some((e) => e.type === 'key_set_refreshed'));
+    expect(discoveries).to.equal(2);
   });
 
   describe('rate limiting by the provider', () => {

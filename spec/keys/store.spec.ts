@@ -3,7 +3,7 @@ import { install } from '@sinonjs/fake-timers';
 import nock from 'nock';
 import { memoryStore, RemoteKeySet, type KeyStore, type TokenGuardEvent } from '../../lib/index.js';
 import type { KeySetOptions } from '../../lib/keys/key-set.js';
-import { signingKey, type SigningKey } from '../support/provider.js';
+import { fakeProvider, signingKey, type SigningKey } from '../support/provider.js';
 import { jwksEndpoint, type JwksEndpoint } from '../support/jwks.js';
 
 const S = 1000;
@@ -43,6 +43,16 @@ describe('keys/store', () => {
     await known(second);
     expect([endpoint.count(), second.fetchCount]).to.deep.equal([1, 0]);
     expect(events.map((e) => e.type === 'key_set_fetched' && e.shared)).to.deep.equal([false, true]);
+  });
+
+  it('shares the discovery metadata too: a second process knows it without discovery', async () => {
+    const store = memoryStore();
+    const provider = await fakeProvider();
+    const options = { fetch: globalThis.fetch, timeout: 5, maxBytes: 1 << 19, cooldown: 30, maxAge: 600, maxStale: 86_400, store };
+    await new RemoteKeySet({ ...options, source: { issuer: provider.issuer } }).ready();
+    const second = new RemoteKeySet({ ...options, source: { issuer: provider.issuer } });
+    expect((await second.metadata())?.jwks_uri).to.equal(provider.jwksUri);
+    expect([provider.discoveryCount(), provider.jwksCount(), second.fetchCount]).to.deep.equal([1, 1, 0]);
   });
 
   it('lets concurrent cold processes wait for the one holding the lock: one fetch in total', async () => {
