@@ -10,9 +10,11 @@ import { decodeSharedKeySet, encodeSharedKeySet, type KeyStore, type SharedKeySe
 export interface KeySetOptions extends FetchJsonOptions {
   /** Where the keys are: a JWKS URL, or an issuer whose discovery document names one. */
   source: { jwksUri: string } | { issuer: string };
+  /** Least time between provider calls for unknown `kid`s, and between retries after a failure. */
   cooldown: number;
   /** Default freshness; a provider's `Cache-Control: max-age` may shorten it, down to `cooldown`. */
   maxAge: number;
+  /** How long past its fetch a key set may still serve when refreshing fails. */
   maxStale: number;
   /** Shared store for the JWKS and metadata (Redis, say); without one, this process's memory only. */
   store?: KeyStore | undefined;

@@ -117,13 +117,12 @@ describe('keys/store', () => {
       expect(events.filter((e) => e.type === 'key_store_failed').map((e) => e.type === 'key_store_failed' && e.operation)).to.deep.equal(['get', 'lock', 'set']);
     });
 
-    it('gives up on a store that hangs after the timeout', async () => {
+    it('gives up on a store that never answers after the timeout', async () => {
       const hanging: KeyStore = { get: () => new Promise(() => undefined), set: () => new Promise(() => undefined) };
       const ks = instance(hanging, { timeout: 0.1 });
-      const started = performance.now();
-      await known(ks);
-      expect(performance.now() - started).to.be.below(1000);
+      await known(ks); // resolves at all only because the store call was abandoned
       expect(endpoint.count()).to.equal(1);
+      expect(events.filter((e) => e.type === 'key_store_failed')).to.have.length(1);
     });
 
     it('treats a malformed stored entry as a miss', async () => {
