@@ -3,7 +3,7 @@
  * JWKS and discovery metadata (public anyway) are written. Import it from this subpath only: the root
  * export never loads a Redis client.
  */
-import type { KeyStore } from './keys/store.js';
+import { within, type KeyStore } from './keys/store.js';
 
 /**
  * The part of a node-redis client (`createClient()` from the `redis` package, v4 to v6, or a cluster)
@@ -49,19 +49,9 @@ export function redisStore(client: RedisClientLike, options: RedisStoreOptions =
   if (typeof prefix !== 'string') throw new TypeError('koa-token-guard: redisStore `prefix` must be a string.');
   if (typeof timeout !== 'number' || !(timeout > 0)) throw new TypeError('koa-token-guard: redisStore `timeout` must be a positive number of seconds.');
 
-  const command = async (args: string[]): Promise<unknown> => {
-    if (client.isReady === false) throw new RedisUnavailableError('redis client is not ready');
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        client.sendCommand(args),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new RedisUnavailableError(`redis did not answer within ${timeout} s`)), timeout * 1000).unref();
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+  const command = (args: string[]): Promise<unknown> => {
+    if (client.isReady === false) return Promise.reject(new RedisUnavailableError('redis client is not ready'));
+    return within(client.sendCommand(args), timeout, `redis did not answer within ${timeout} s`);
   };
   const ttlMs = (ttl: number): string => String(Math.max(1, Math.ceil(ttl * 1000)));
 

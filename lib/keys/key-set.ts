@@ -4,7 +4,7 @@ import { debug, emit, type EventHook, type KeySetLoadReason } from '../events.js
 import { discover, type IssuerMetadata } from './discovery.js';
 import { fetchJson, KeySourceError, type FetchJsonOptions } from './fetch.js';
 import { indexByKid, selectKey, usableKeys } from './select.js';
-import { decodeSharedKeySet, encodeSharedKeySet, type KeyStore, type SharedKeySet } from './store.js';
+import { decodeSharedKeySet, encodeSharedKeySet, within, type KeyStore, type SharedKeySet } from './store.js';
 
 /** How a key set fetches and ages its keys. Durations in seconds. */
 export interface KeySetOptions extends FetchJsonOptions {
@@ -293,20 +293,12 @@ export class RemoteKeySet {
 
   /** A store call that can neither fail nor hang the request: a failure or timeout is a miss. */
   async #store<T>(operation: 'get' | 'set' | 'lock' | 'unlock', call: () => Promise<T>): Promise<T | undefined> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        call(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('store timed out')), this.#options.timeout * 1000).unref();
-        }),
-      ]);
+      return await within(call(), this.#options.timeout, 'store timed out');
     } catch (error) {
       debug('%s: store %s failed: %s', this.#id, operation, (error as Error)?.message);
       emit(this.#options.onEvent, { type: 'key_store_failed', source: this.#id, operation });
       return undefined;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -19,6 +19,21 @@ export interface KeyStore {
   unlock?(key: string): Promise<void>;
 }
 
+/** Settles like `promise`, or rejects after `seconds`: a store that hangs must never hold a request. */
+export async function within<T>(promise: Promise<T>, seconds: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), seconds * 1000).unref();
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 interface MemoryEntry { value: string; expires: number }
 
 /** The default store: this process's memory. Entries expire after their TTL. */
