@@ -83,6 +83,13 @@ export interface VerifyOptions {
   store?: KeyStore | undefined;
   /** Observability: key set fetched / refreshed / refresh failed / served stale, store failures, and every refused token with its `code`. */
   onEvent?: EventHook | undefined;
+  /**
+   * The verified-token cache of this verifier: a token seen again is answered from memory, never past its
+   * `exp` (with `clockTolerance`) nor after `maxTtl` seconds, and no longer once a key leaves its issuer's
+   * key set. `max` bounds the entries (least recently used evicted first). `false` turns it off.
+   * Default `{ max: 10000, maxTtl: 300 }`.
+   */
+  cache?: { max?: number | undefined; maxTtl?: number | undefined } | false | undefined;
 }
 
 /** What `resolveIssuer` returns for an issuer it accepts. */
@@ -104,6 +111,7 @@ export const DEFAULTS = Object.freeze({
   cooldown: 30,
   maxAge: 600,
   maxStale: 86_400,
+  cache: Object.freeze({ max: 10_000, maxTtl: 300 }),
 });
 
 export interface ResolvedVerifyOptions {
@@ -129,6 +137,7 @@ export interface ResolvedVerifyOptions {
   readonly allowInsecureHttp: boolean;
   readonly store: KeyStore | undefined;
   readonly onEvent: EventHook | undefined;
+  readonly cache: { readonly max: number; readonly maxTtl: number } | false;
 }
 
 const RFC9068_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'];
@@ -172,6 +181,18 @@ function checkUrl(name: string, value: string, allowInsecureHttp: boolean): void
   if (url.protocol === 'http:' && !allowInsecureHttp && !LOOPBACK_HOST.test(url.hostname)) {
     throw new ConfigurationError(`\`${name}\` must be an https URL (http only on loopback, or with \`allowInsecureHttp: true\` on a network you trust); got ${JSON.stringify(value)}.`);
   }
+}
+
+function resolveCache(cache: VerifyOptions['cache']): ResolvedVerifyOptions['cache'] {
+  if (cache === false) return false;
+  if (cache !== undefined && (cache === null || typeof cache !== 'object')) {
+    throw new ConfigurationError('`cache` must be `false` or an object like { max: 10000, maxTtl: 300 }.');
+  }
+  const max = cache?.max ?? DEFAULTS.cache.max;
+  if (!Number.isSafeInteger(max) || max < 1) {
+    throw new ConfigurationError(`\`cache.max\` must be a positive whole number of entries (default ${DEFAULTS.cache.max}); got ${String(max)}; use \`cache: false\` to turn the cache off.`);
+  }
+  return Object.freeze({ max, maxTtl: nonNegative('cache.maxTtl', cache?.maxTtl, DEFAULTS.cache.maxTtl, true) });
 }
 
 /** Validates and freezes the options once, at startup. Throws a `ConfigurationError` saying how to fix them. */
@@ -246,6 +267,7 @@ export function resolveVerifyOptions(options: VerifyOptions): ResolvedVerifyOpti
   if (clockTolerance > DEFAULTS.maxClockTolerance && options.allowLargeClockTolerance !== true) {
     throw new ConfigurationError(`\`clockTolerance\` of ${clockTolerance} s exceeds ${DEFAULTS.maxClockTolerance} s: expired tokens would keep working that long. Synchronise clocks (NTP), or set \`allowLargeClockTolerance: true\` if you must.`);
   }
+  const cache = resolveCache(options.cache);
 
   return Object.freeze({
     issuers: Object.freeze(issuers),
@@ -270,5 +292,6 @@ export function resolveVerifyOptions(options: VerifyOptions): ResolvedVerifyOpti
     allowInsecureHttp,
     store,
     onEvent: options.onEvent,
+    cache,
   });
 }

@@ -5,6 +5,7 @@ import { registerKeySets } from '../keys/control.js';
 import type { RemoteKeySet } from '../keys/key-set.js';
 import { keySetFor } from '../keys/registry.js';
 import { providerUrlAllowed, resolveVerifyOptions, type IssuerSettings, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
+import { deepFreeze, VerifiedTokenCache, type KeyGeneration } from './cache.js';
 import { parseScopes } from './scopes.js';
 import { isCanonicalCompactJws, tokenJsonDefect } from './token-shape.js';
 
@@ -78,6 +79,8 @@ function audienceMatches(value: unknown, audiences: readonly string[]): boolean 
 interface Binding {
   readonly getKey: KeyGetter;
   readonly jwtOptions: JWTVerifyOptions;
+  /** The key set behind `getKey`, whose removals invalidate cached verdicts. */
+  readonly keys?: KeyGeneration;
 }
 
 interface Bindings {
@@ -95,7 +98,7 @@ function bindings(options: ResolvedVerifyOptions, jwtOptions: JWTVerifyOptions):
   }
   if (options.jwksUri !== undefined) {
     const keySet = keySetFor({ jwksUri: options.jwksUri }, options);
-    const binding: Binding = { getKey: (header) => keySet.getKey(header), jwtOptions };
+    const binding: Binding = { getKey: (header) => keySet.getKey(header), jwtOptions, keys: keySet };
     return { bindingFor: () => binding, keySets: () => Promise.resolve([keySet]) };
   }
   // One key set per issuer: a key of issuer A can never verify a token claiming issuer B.
@@ -104,7 +107,7 @@ function bindings(options: ResolvedVerifyOptions, jwtOptions: JWTVerifyOptions):
   for (const issuer of options.issuers) {
     const keySet = keySetFor({ issuer }, options);
     configured.push(keySet);
-    byIssuer.set(issuer, { getKey: (header) => keySet.getKey(header), jwtOptions });
+    byIssuer.set(issuer, { getKey: (header) => keySet.getKey(header), jwtOptions, keys: keySet });
   }
   const resolveIssuer = options.resolveIssuer;
   if (resolveIssuer === undefined) {
@@ -129,7 +132,7 @@ function bindings(options: ResolvedVerifyOptions, jwtOptions: JWTVerifyOptions):
           return undefined;
         }
         const keySet = keySetFor(jwksUri === undefined ? { issuer: iss } : { jwksUri }, options);
-        return { keySet, binding: { getKey: (header: JWSHeaderParameters) => keySet.getKey(header), jwtOptions: { ...jwtOptions, issuer: iss } } };
+        return { keySet, binding: { getKey: (header: JWSHeaderParameters) => keySet.getKey(header), jwtOptions: { ...jwtOptions, issuer: iss }, keys: keySet } };
       })();
       resolved.set(iss, pending);
       // Only accepted issuers are kept: refusals cost the resolver, never memory.
@@ -164,9 +167,16 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
   const bound = bindings(options, jwtOptions);
   const single = options.resolveIssuer === undefined && (options.secret !== undefined || options.jwksUri !== undefined || options.issuers.length === 1)
     ? bound.bindingFor(options.issuers[0]) as Binding : undefined;
+  // One cache per verifier: differently configured verifiers never share a verdict.
+  const cache = options.cache === false ? undefined : new VerifiedTokenCache({
+    ...options.cache, clockTolerance: options.clockTolerance, maxTokenAge: options.maxTokenAge,
+  });
 
   async function verifyToken(token: string): Promise<VerifiedToken<TClaims>> {
     if (token.length > options.maxTokenLength) throw new InvalidTokenError('token_too_large', 'token too large');
+    // A cached token passed every check below, the canonical-form one included.
+    const hit = cache?.get<TClaims>(token);
+    if (hit !== undefined) return hit;
     if (!isCanonicalCompactJws(token)) throw new InvalidTokenError('token_malformed', 'malformed token');
     let binding = single;
     if (binding === undefined) {
@@ -181,6 +191,7 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     }
     let payload: JWTPayload;
     let header: JWTHeaderParameters;
+    const generation = binding.keys?.keyGeneration ?? 0;
     try {
       ({ payload, protectedHeader: header } = await jwtVerify(token, binding.getKey, binding.jwtOptions));
     } catch (error) {
@@ -205,7 +216,9 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     // Only signed tokens get here, so forgeries never cost this scan (RFC 7515 4, RFC 7519 4: no duplicate names).
     if (tokenJsonDefect(token, MAX_JSON_DEPTH) !== undefined) throw new InvalidTokenError('token_malformed', 'malformed token');
     const scopes = parseScopes(payload, options.scopeClaims);
-    return { token, header, claims: payload as TClaims & AccessTokenClaims, scopes };
+    const verified = deepFreeze({ token, header, claims: payload as TClaims & AccessTokenClaims, scopes });
+    cache?.set(token, verified, binding.keys, generation);
+    return verified;
   }
 
   const onEvent = options.onEvent;

@@ -44,6 +44,12 @@ const SHARED_POLL = 50;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
+/** Whether some key of `before` is not in `after` (compared whole, so a `kid` reused for new material counts). */
+function dropsKey(before: readonly JWK[], after: readonly JWK[]): boolean {
+  const kept = new Set(after.map((k) => JSON.stringify(k)));
+  return before.some((k) => !kept.has(JSON.stringify(k)));
+}
+
 /**
  * The keys of one issuer for the life of the process. Cold requests share one discovery and one JWKS
  * request; an unknown `kid` refetches at most once per cooldown; an old key set is refreshed in the
@@ -65,6 +71,8 @@ export class RemoteKeySet {
   #staleReported = false;
   /** Provider calls made (discovery and JWKS), for observability and specs. */
   fetchCount = 0;
+  /** Bumped whenever a refresh drops a key, so verdicts cached with the old keys stop being served. */
+  keyGeneration = 0;
 
   constructor(options: KeySetOptions) {
     this.#options = options;
@@ -274,6 +282,7 @@ export class RemoteKeySet {
     const keys = usableKeys(entry.keys, this.#id);
     const snapshot: Snapshot = { keys, byKid: indexByKid(keys), fetchedAt: entry.fetchedAt, maxAge: entry.maxAge * 1000, imported: new Map() };
     const first = this.#snapshot === undefined;
+    if (!first && dropsKey(this.#snapshot!.keys, keys)) this.keyGeneration++;
     this.#snapshot = snapshot;
     this.#jwksUri ??= entry.jwksUri;
     this.#metadata ??= entry.metadata as IssuerMetadata | undefined;

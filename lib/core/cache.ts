@@ -1,0 +1,87 @@
+import { LRUCache } from 'lru-cache';
+import type { VerifiedToken } from './verify.js';
+
+/** What the cache needs of a key set: a counter that moves whenever a key leaves the set. */
+export interface KeyGeneration {
+  readonly keyGeneration: number;
+}
+
+/** Bounds of the verified-token cache. Durations in seconds. */
+export interface TokenCacheOptions {
+  /** Most entries kept; the least recently used is evicted first. */
+  readonly max: number;
+  /** Longest an entry is served, whatever the token's `exp`. */
+  readonly maxTtl: number;
+  /** The verifier's leeway for `exp`, so a cached token lives exactly as long as a verified one would. */
+  readonly clockTolerance: number;
+  /** The verifier's `maxTokenAge`, when set: an entry never outlives the token's age limit either. */
+  readonly maxTokenAge: number | undefined;
+}
+
+interface Entry {
+  readonly verified: VerifiedToken<object>;
+  /** Milliseconds since the epoch from which the entry must not be served. */
+  readonly expiresAt: number;
+  readonly source: KeyGeneration | undefined;
+  readonly generation: number;
+}
+
+/**
+ * Successful verifications of one verifier, keyed by the exact token. A hit hands back the same frozen
+ * `VerifiedToken` (claims, header, scopes), so nothing is parsed or checked twice; an entry is dropped
+ * once the token would no longer verify by time (`exp`, `maxTokenAge`), after `maxTtl`, or as soon as
+ * a key left the key set it was verified against. Failures are never stored, so a flood of forged
+ * tokens can neither enter the cache nor evict what is in it.
+ */
+export class VerifiedTokenCache {
+  readonly #lru: LRUCache<string, Entry>;
+  readonly #options: TokenCacheOptions;
+
+  constructor(options: TokenCacheOptions) {
+    this.#options = options;
+    this.#lru = new LRUCache<string, Entry>({ max: options.max });
+  }
+
+  /** Entries held now (at most `max`). */
+  get size(): number {
+    return this.#lru.size;
+  }
+
+  get<T extends object>(token: string): VerifiedToken<T> | undefined {
+    const entry = this.#lru.get(token);
+    if (entry === undefined) return undefined;
+    if (Date.now() >= entry.expiresAt || (entry.source !== undefined && entry.source.keyGeneration !== entry.generation)) {
+      this.#lru.delete(token);
+      return undefined;
+    }
+    return entry.verified as VerifiedToken<T>;
+  }
+
+  /**
+   * Stores a verification. `generation` is the key set's `keyGeneration` read before verifying, so a
+   * key removed while the signature was being checked still invalidates the entry.
+   */
+  set(token: string, verified: VerifiedToken<object>, source: KeyGeneration | undefined, generation: number): void {
+    const now = Date.now();
+    const { exp, nbf, iat } = verified.claims;
+    // Accepted within the clock tolerance but not valid yet: verify again until it is.
+    if (typeof nbf === 'number' && nbf * 1000 > now) return;
+    const { clockTolerance, maxTokenAge, maxTtl } = this.#options;
+    // jose refuses once floor(now) >= exp + tolerance, and once floor(now) - iat > maxTokenAge + tolerance.
+    let expiresAt = Math.min(now + maxTtl * 1000, Math.ceil(exp + clockTolerance) * 1000);
+    if (maxTokenAge !== undefined && typeof iat === 'number') {
+      expiresAt = Math.min(expiresAt, (Math.floor(iat + maxTokenAge + clockTolerance) + 1) * 1000);
+    }
+    if (expiresAt <= now) return;
+    this.#lru.set(token, { verified, expiresAt, source, generation });
+  }
+}
+
+/** Freezes a verification result so a cached one, shared by every request that carries the token, cannot be altered by one of them. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
