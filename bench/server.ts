@@ -1,0 +1,82 @@
+// One benchmark target: a Koa app serving GET /messages, protected (or not) the way TARGET says.
+// Started by bench/http.ts in its own process, pinned to one core; prints "listening <port>".
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa, { type Middleware } from 'koa';
+import Router from '@koa/router';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import jwt from 'koa-jwt';
+import { koaJwtSecret } from 'jwks-rsa';
+import { authenticate, InsufficientScopeError } from '../lib/index.js';
+import { AUDIENCE, SCOPE } from './support.js';
+
+export type Target = 'koa' | 'ours' | 'ours-nocache' | 'jose' | 'koa-jwt';
+
+const hasScope = (scope: unknown): boolean => typeof scope === 'string' && scope.split(' ').includes(SCOPE);
+
+// The same check after every verifier, reading what each one leaves in ctx.state.
+const scopeCheck: Record<Exclude<Target, 'koa'>, Middleware> = {
+  ours: (ctx, next) => {
+    const scopes = (ctx.state as { auth?: { scopes: ReadonlySet<string> } }).auth?.scopes;
+    if (scopes?.has(SCOPE) !== true) throw new InsufficientScopeError([SCOPE], 'insufficient scope');
+    return next();
+  },
+  get 'ours-nocache'() {
+    return this.ours;
+  },
+  jose: (ctx, next) => (hasScope((ctx.state as { user?: JWTPayload }).user?.scope) ? next() : ctx.throw(403)),
+  get 'koa-jwt'() {
+    return this.jose;
+  },
+};
+
+function rawJose(issuer: string, jwksUri: string): Middleware {
+  const keys = createRemoteJWKSet(new URL(jwksUri));
+  return async (ctx, next) => {
+    const header = ctx.get('authorization');
+    if (!header.startsWith('Bearer ')) return ctx.throw(401);
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(header.slice(7), keys, { issuer, audience: AUDIENCE }));
+    } catch {
+      return ctx.throw(401);
+    }
+    ctx.state.user = payload;
+    await next();
+  };
+}
+
+/** The app of one target; `issuer` serves discovery, `jwksUri` the keys (used directly by the peers). */
+export function app(target: Target, { issuer, jwksUri }: { issuer: string; jwksUri: string }): Koa {
+  const koa = new Koa();
+  const router = new Router();
+  switch (target) {
+    case 'koa': break;
+    case 'ours': koa.use(authenticate({ issuer, audience: AUDIENCE })); break;
+    case 'ours-nocache': koa.use(authenticate({ issuer, audience: AUDIENCE, cache: false })); break;
+    case 'jose': koa.use(rawJose(issuer, jwksUri)); break;
+    case 'koa-jwt':
+      koa.use(jwt({
+        secret: koaJwtSecret({ jwksUri, cache: true, rateLimit: false }),
+        audience: AUDIENCE, issuer, algorithms: ['ES256', 'RS256'],
+      }));
+      break;
+  }
+  if (target !== 'koa') koa.use(scopeCheck[target]);
+  router.get('/messages', (ctx) => {
+    ctx.body = { messages: [] };
+  });
+  koa.use(router.routes());
+  return koa;
+}
+
+if (process.argv[1] === new URL(import.meta.url).pathname) {
+  const handle = app(process.argv[2] as Target, { issuer: process.env.BENCH_ISSUER!, jwksUri: process.env.BENCH_JWKS_URI! }).callback();
+  const server = http.createServer((req, res) => void handle(req, res));
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`);
+  });
+  // A normal exit, so `--cpu-prof` writes its profile.
+  process.on('SIGTERM', () => process.exit(0));
+}

@@ -1,0 +1,84 @@
+// Shared by the benches: real keys, real tokens, and a loopback issuer serving discovery and JWKS.
+import http from 'node:http';
+import { execFileSync } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+
+export const ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
+export type BenchAlg = (typeof ALGS)[number];
+export const AUDIENCE = 'https://api.example.com';
+export const SCOPE = 'read:messages';
+
+export interface BenchKey {
+  alg: BenchAlg;
+  kid: string;
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+export async function benchKeys(): Promise<BenchKey[]> {
+  return Promise.all(ALGS.map(async (alg) => {
+    const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
+    const kid = `${alg.toLowerCase()}-bench`;
+    return { alg, kid, privateKey, publicKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
+  }));
+}
+
+/** `count` distinct tokens (distinct `jti`), valid for an hour, carrying the scope the benched route requires. */
+export async function signTokens(key: BenchKey, issuer: string, count: number): Promise<string[]> {
+  const now = Math.floor(Date.now() / 1000);
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) {
+    tokens.push(await new SignJWT({ scope: `${SCOPE} write:messages`, client_id: 'bench', jti: `t${i}` })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
+      .setIssuer(issuer).setAudience(AUDIENCE).setSubject(`user-${i % 100}`)
+      .setIssuedAt(now).setExpirationTime(now + 3600)
+      .sign(key.privateKey));
+  }
+  return tokens;
+}
+
+export interface LoopbackIssuer {
+  issuer: string;
+  jwksUri: string;
+  close(): Promise<void>;
+}
+
+/** Discovery and JWKS on 127.0.0.1: the targets find their keys the way they would in production. */
+export async function startIssuer(keys: readonly BenchKey[]): Promise<LoopbackIssuer> {
+  let base = '';
+  const server = http.createServer((req, res) => {
+    const body = req.url === '/.well-known/openid-configuration' ? { issuer: `${base}/`, jwks_uri: `${base}/jwks.json` }
+      : req.url === '/jwks.json' ? { keys: keys.map((k) => k.publicJwk) } : undefined;
+    res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? {}));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    issuer: `${base}/`,
+    jwksUri: `${base}/jwks.json`,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/** Whether util-linux `taskset` is on the PATH (it pins the server to one core). */
+export function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+export const quick = process.env.BENCH_QUICK === '1';
