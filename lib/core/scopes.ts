@@ -10,27 +10,28 @@ const EMPTY: ReadonlySet<string> = Object.freeze(new Set<string>());
  * fails closed: the token is refused rather than read as "no scopes" or half-read.
  */
 export function parseScopes(claims: Readonly<Record<string, unknown>>, extraClaims: readonly string[]): ReadonlySet<string> {
-  let scopes: Set<string> | undefined;
-  const add = (value: unknown, allowArray: boolean): void => {
-    if (value === undefined) return;
-    if (typeof value === 'string') {
-      for (const s of value.split(' ')) if (s !== '') (scopes ??= new Set()).add(s);
-      return;
-    }
-    if (allowArray && Array.isArray(value)) {
-      for (const s of value as unknown[]) {
-        if (typeof s !== 'string') throw invalidScopeClaim();
-        // An array element is one scope token; a space inside it would smuggle in a second one.
-        if (s !== '' && !s.includes(' ')) (scopes ??= new Set()).add(s);
-      }
-      return;
-    }
-    throw invalidScopeClaim();
-  };
-  add(claims.scope, false);
-  add(claims.scp, true);
-  for (const name of extraClaims) add(claims[name], true);
+  let scopes = addScopes(undefined, claims.scope, false);
+  scopes = addScopes(scopes, claims.scp, true);
+  for (const name of extraClaims) scopes = addScopes(scopes, claims[name], true);
   return scopes ?? EMPTY;
+}
+
+// A plain function rather than a closure inside parseScopes: nothing allocated per token but the set.
+function addScopes(scopes: Set<string> | undefined, value: unknown, allowArray: boolean): Set<string> | undefined {
+  if (value === undefined) return scopes;
+  if (typeof value === 'string') {
+    for (const s of value.split(' ')) if (s !== '') (scopes ??= new Set()).add(s);
+    return scopes;
+  }
+  if (allowArray && Array.isArray(value)) {
+    for (const s of value as unknown[]) {
+      if (typeof s !== 'string') throw invalidScopeClaim();
+      // An array element is one scope token; a space inside it would smuggle in a second one.
+      if (s !== '' && !s.includes(' ')) (scopes ??= new Set()).add(s);
+    }
+    return scopes;
+  }
+  throw invalidScopeClaim();
 }
 
 function invalidScopeClaim(): InvalidTokenError {
