@@ -7,20 +7,16 @@ import Router from '@koa/router';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import jwt from 'koa-jwt';
 import { koaJwtSecret } from 'jwks-rsa';
-import { authenticate, InsufficientScopeError } from '../lib/index.js';
+import { authenticate, requireScopes } from '../lib/index.js';
 import { AUDIENCE, SCOPE } from './support.js';
 
 export type Target = 'koa' | 'ours' | 'ours-nocache' | 'jose' | 'koa-jwt';
 
 const hasScope = (scope: unknown): boolean => typeof scope === 'string' && scope.split(' ').includes(SCOPE);
 
-// The same check after every verifier, reading what each one leaves in ctx.state.
+// The same requirement after every verifier: our guard, and for the peers a scope check reading what they leave in ctx.state.
 const scopeCheck: Record<Exclude<Target, 'koa'>, Middleware> = {
-  ours: (ctx, next) => {
-    const scopes = (ctx.state as { auth?: { scopes: ReadonlySet<string> } }).auth?.scopes;
-    if (scopes?.has(SCOPE) !== true) throw new InsufficientScopeError([SCOPE], 'insufficient scope');
-    return next();
-  },
+  ours: requireScopes(SCOPE) as Middleware,
   get 'ours-nocache'() {
     return this.ours;
   },
