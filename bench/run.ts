@@ -1,6 +1,6 @@
 // `npm run bench`: the HTTP, in-process and memory benches, each in its own process, one after the other.
 // Markdown tables on stdout (ready for the README's Performance section), progress on stderr.
-//   BENCH_QUICK=1  about two minutes instead of about eight; see each bench for its other knobs
+//   BENCH_QUICK=1  about two minutes instead of about ten; see each bench for its other knobs
 //   BENCH_ONLY=http,verify,memory  a subset
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
