@@ -108,7 +108,8 @@ describe('redis store (real redis-server)', function () {
     clients.push(client);
     const events: TokenGuardEvent[] = [];
     const app = new Koa();
-    app.use(authenticate({ issuer: provider.issuer, audience: provider.audience, store: redisStore(client), maxAge: 0.2, cooldown: 0.1, onEvent: (e) => events.push(e) }));
+    // cache: false: every request must reach the key set, not the verified-token cache.
+    app.use(authenticate({ issuer: provider.issuer, audience: provider.audience, store: redisStore(client), maxAge: 0.2, cooldown: 0.1, cache: false, onEvent: (e) => events.push(e) }));
     app.use((ctx) => {
       ctx.body = 'ok';
     });
