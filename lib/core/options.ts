@@ -1,3 +1,4 @@
+import { providerUrlAllowed } from '../url.js';
 import { ConfigurationError } from '../errors.js';
 import type { EventHook } from '../events.js';
 import type { KeyStore } from '../keys/store.js';
@@ -155,18 +156,6 @@ function nonNegative(name: string, value: number | undefined, fallback: number, 
   return value;
 }
 
-const LOOPBACK_HOST = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/;
-
-/** Whether a provider URL a resolver returned may be fetched: https, or http on loopback (or opted in). */
-export function providerUrlAllowed(value: string, allowInsecureHttp: boolean): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' || (url.protocol === 'http:' && (allowInsecureHttp || LOOPBACK_HOST.test(url.hostname)));
-  } catch {
-    return false;
-  }
-}
-
 function checkUrl(name: string, value: string, allowInsecureHttp: boolean): void {
   let url: URL;
   try {
@@ -178,7 +167,7 @@ function checkUrl(name: string, value: string, allowInsecureHttp: boolean): void
     throw new ConfigurationError(`\`${name}\` must be an https URL; got ${JSON.stringify(value)}.`);
   }
   // Plain HTTP to the provider lets anyone on the path swap the keys; loopback stays easy for development.
-  if (url.protocol === 'http:' && !allowInsecureHttp && !LOOPBACK_HOST.test(url.hostname)) {
+  if (!providerUrlAllowed(value, allowInsecureHttp)) {
     throw new ConfigurationError(`\`${name}\` must be an https URL (http only on loopback, or with \`allowInsecureHttp: true\` on a network you trust); got ${JSON.stringify(value)}.`);
   }
 }

@@ -1,3 +1,4 @@
+import { isHttpUrl } from '../url.js';
 import { fetchJson, KeySourceError, type FetchJsonOptions } from './fetch.js';
 
 /** The parts of OpenID Connect Discovery / RFC 8414 metadata this package reads. */
@@ -20,17 +21,6 @@ export function metadataUrls(issuer: string): string[] {
   const urls = [`${base}/.well-known/openid-configuration`, `${url.origin}/.well-known/oauth-authorization-server${path}`];
   if (path !== '') urls.push(`${base}/.well-known/oauth-authorization-server`);
   return urls;
-}
-
-/** Whether a value is an absolute http(s) URL. */
-export function isHttpUrl(value: unknown): value is string {
-  if (typeof value !== 'string') return false;
-  try {
-    const { protocol } = new URL(value);
-    return protocol === 'https:' || protocol === 'http:';
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -11,6 +11,7 @@ import {
 } from '../errors.js';
 import { fetchJson, KeySourceError } from '../keys/fetch.js';
 import { keySetFor } from '../keys/registry.js';
+import { providerUrlAllowed } from '../url.js';
 import { resolveUserinfoCache, type ResolvedCache, type UserOptions } from './options.js';
 
 /** An OpenID Connect userinfo response (Core 5.3.2): `sub` always equals the token's. Shared between requests: read-only. */
@@ -132,36 +133,27 @@ export class UserInfoClient {
   }
 }
 
-function isHttpUrl(value: unknown): value is string {
-  if (typeof value !== 'string') return false;
-  try {
-    const { protocol } = new URL(value);
-    return protocol === 'https:' || protocol === 'http:';
-  } catch {
-    return false;
-  }
-}
-
-function checkEndpoint(value: unknown): string {
-  if (isHttpUrl(value)) return value;
-  throw new ConfigurationError(`\`userinfoEndpoint\` must be an absolute https URL, e.g. 'https://tenant.example.com/userinfo'; got ${JSON.stringify(value)}.`);
+function checkEndpoint(value: unknown, allowInsecureHttp: boolean): string {
+  if (providerUrlAllowed(value, allowInsecureHttp)) return value;
+  throw new ConfigurationError(`\`userinfoEndpoint\` must be an absolute https URL (http only on loopback, or with \`allowInsecureHttp\`), e.g. 'https://tenant.example.com/userinfo'; got ${JSON.stringify(value)}.`);
 }
 
 function endpointResolver(options: ResolvedVerifyOptions, configured: string | undefined): (issuer: string) => Promise<string> {
   if (configured !== undefined) {
-    const endpoint = Promise.resolve(checkEndpoint(configured));
+    const endpoint = Promise.resolve(checkEndpoint(configured, options.allowInsecureHttp));
     return () => endpoint;
   }
   if (options.secret !== undefined || options.jwksUri !== undefined) {
     return () => Promise.reject(new ConfigurationError(
       'fetchUserInfo() needs `userinfoEndpoint` when keys come from `jwksUri` or `secret` (no discovery): set it to the provider\'s userinfo URL.'));
   }
-  // The issuer's key set already holds its discovery metadata: no extra request.
-  const keySets = new Map(options.issuers.map((issuer) => [issuer, keySetFor({ issuer }, options)]));
+  // The issuer's key set already holds its discovery metadata: no extra request. An issuer accepted
+  // by `resolveIssuer` is not listed up front; its key set comes from the same process-wide registry.
   return async (issuer) => {
-    const metadata = await keySets.get(issuer)!.metadata();
+    const metadata = await keySetFor({ issuer }, options).metadata();
     const endpoint = metadata?.userinfo_endpoint;
-    if (!isHttpUrl(endpoint)) {
+    // The caller's bearer token goes to this URL: the same https rule as for keys.
+    if (!providerUrlAllowed(endpoint, options.allowInsecureHttp)) {
       throw new ConfigurationError(`the discovery metadata of ${issuer} names no usable \`userinfo_endpoint\`: set \`userinfoEndpoint\`.`);
     }
     return endpoint;

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import nock from 'nock';
 import {
-  AuthError,
   ConfigurationError,
   createUserInfoClient,
   createVerifier,
@@ -12,19 +11,10 @@ import {
   type TokenForUserInfo,
 } from '../../lib/index.js';
 import { fakeProvider, uniqueIssuer } from '../support/provider.js';
+import { rejection } from '../support/rejection.js';
 import { fakeUserInfo, type FakeUserInfo } from '../support/userinfo.js';
 
 const NOW = 1_700_000_000_000;
-
-async function rejection(promise: Promise<unknown>): Promise<AuthError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(AuthError);
-    return error as AuthError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('users/userinfo', () => {
   afterEach(() => nock.cleanAll());
@@ -263,9 +253,34 @@ describe('users/userinfo', () => {
       expect((error as Error).message).to.include('names no usable `userinfo_endpoint`');
     });
 
+    it('refuses a discovered plain-http userinfo_endpoint of an https issuer off loopback', async () => {
+      const provider = await fakeProvider({ discovery: false });
+      nock(provider.issuer).get('/.well-known/openid-configuration')
+        .reply(200, { issuer: provider.issuer, jwks_uri: provider.jwksUri, userinfo_endpoint: 'http://idp.example.com/userinfo' });
+      const client = createUserInfoClient({ issuer: provider.issuer, audience: provider.audience });
+      let error: unknown;
+      await client.get({ token: 'a', claims: { iss: provider.issuer, sub: 'user-1', exp: 2_000_000_000 } }).catch((e: unknown) => (error = e));
+      expect(error).to.be.instanceOf(ConfigurationError);
+      expect((error as Error).message).to.include('names no usable `userinfo_endpoint`');
+    });
+
+    it('allows http userinfoEndpoint on loopback for development', () => {
+      expect(() => createUserInfoClient({ issuer: 'https://issuer.example.com/', audience: 'a', userinfoEndpoint: 'http://127.0.0.1:4000/userinfo' })).not.to.throw();
+    });
+
+    it('finds the userinfo_endpoint of an issuer accepted by resolveIssuer, which is not listed up front', async () => {
+      const provider = await fakeProvider();
+      const endpoint = fakeUserInfo(`${provider.issuer}userinfo`);
+      const options = { resolveIssuer: (iss: string) => (iss === provider.issuer ? {} : undefined), audience: provider.audience };
+      const verified = await createVerifier(options)(await provider.sign());
+      expect((await createUserInfoClient(options).get(verified)).email).to.equal('ada@example.com');
+      expect([provider.discoveryCount(), endpoint.count()]).to.deep.equal([1, 1]);
+    });
+
     const bad: Array<[string, Record<string, unknown>, string]> = [
       ['a relative userinfoEndpoint', { userinfoEndpoint: '/userinfo' }, '`userinfoEndpoint` must be an absolute https URL'],
       ['a non-http userinfoEndpoint', { userinfoEndpoint: 'ftp://example.com/userinfo' }, '`userinfoEndpoint` must be an absolute https URL'],
+      ['a plain-http userinfoEndpoint off loopback (the bearer token would cross the network in clear)', { userinfoEndpoint: 'http://idp.example.com/userinfo' }, '`userinfoEndpoint` must be an absolute https URL (http only on loopback'],
       ['userinfoCache.max of 0', { userinfoCache: { max: 0 } }, '`userinfoCache.max` must be a positive integer'],
       ['userinfoCache.ttl of 0', { userinfoCache: { ttl: 0 } }, '`userinfoCache.ttl` must be a positive number of seconds'],
     ];
