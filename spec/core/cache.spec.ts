@@ -1,26 +1,17 @@
 import { expect } from 'chai';
 import { install } from '@sinonjs/fake-timers';
 import nock from 'nock';
-import { AuthError, ConfigurationError, createVerifier, type VerifyOptions } from '../../lib/index.js';
+import { ConfigurationError, createVerifier, type VerifyOptions } from '../../lib/index.js';
 import { VerifiedTokenCache } from '../../lib/core/cache.js';
 import type { VerifiedToken } from '../../lib/core/verify.js';
 import { fakeProvider, signingKey, type FakeProvider } from '../support/provider.js';
+import { rejection } from '../support/rejection.js';
 
 // Every signature check jose makes goes through WebCrypto's verify: counting its calls tells a cache
 // hit (no check) from a verification, without timing anything.
 let signatureChecks = 0;
 const subtle = crypto.subtle;
 const realVerify = subtle.verify.bind(subtle);
-
-async function rejection(promise: Promise<unknown>): Promise<AuthError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(AuthError);
-    return error as AuthError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('core/cache: the verified-token cache', () => {
   let provider: FakeProvider;

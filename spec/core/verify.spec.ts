@@ -2,18 +2,9 @@ import { expect } from 'chai';
 import { install } from '@sinonjs/fake-timers';
 import { SignJWT } from 'jose';
 import nock from 'nock';
-import { AuthError, createVerifier, InvalidTokenError, type VerifyOptions } from '../../lib/index.js';
+import { createVerifier, InvalidTokenError, type VerifyOptions } from '../../lib/index.js';
 import { fakeProvider, signingKey, type Alg, type FakeProvider } from '../support/provider.js';
-
-async function rejection(promise: Promise<unknown>): Promise<AuthError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(AuthError);
-    return error as AuthError;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../support/rejection.js';
 
 describe('core/verify', () => {
   let provider: FakeProvider;

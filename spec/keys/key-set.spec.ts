@@ -1,19 +1,10 @@
 import { expect } from 'chai';
 import { install } from '@sinonjs/fake-timers';
 import nock from 'nock';
-import { AuthError, createVerifier, KeySourceUnavailableError, RemoteKeySet } from '../../lib/index.js';
+import { createVerifier, KeySourceUnavailableError, RemoteKeySet } from '../../lib/index.js';
 import { metadataUrls } from '../../lib/keys/discovery.js';
 import { fakeProvider, signingKey, uniqueIssuer } from '../support/provider.js';
-
-async function rejection(promise: Promise<unknown>): Promise<AuthError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(AuthError);
-    return error as AuthError;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../support/rejection.js';
 
 describe('keys/key-set', () => {
   afterEach(() => nock.cleanAll());

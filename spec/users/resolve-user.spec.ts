@@ -13,6 +13,7 @@ import {
 } from '../../lib/index.js';
 import { bearer, request } from '../support/http.js';
 import { fakeProvider, type FakeProvider } from '../support/provider.js';
+import { rejectionOf } from '../support/rejection.js';
 
 interface User { id: string; name: string }
 
@@ -42,15 +43,6 @@ function store(users: Record<string, User> = { 'user-1': { id: 'u1', name: 'Ada'
   };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
-
 describe('users/resolve-user', () => {
   describe('createUserResolver without a cache', () => {
     it('calls resolveUser on every request and returns what it returns', async () => {
@@ -73,7 +65,7 @@ describe('users/resolve-user', () => {
 
     it('refuses null and undefined with a 401 invalid_token "unknown user" carrying the realm', async () => {
       for (const answer of [null, undefined]) {
-        const error = await rejection(createUserResolver({ resolveUser: () => answer, realm: 'api' })(claims('user-1'), {}));
+        const error = await rejectionOf(createUserResolver({ resolveUser: () => answer, realm: 'api' })(claims('user-1'), {}));
         expect(error).to.be.instanceOf(UnknownUserError);
         const e = error as UnknownUserError;
         expect([e.status, e.code, e.message]).to.deep.equal([401, 'user_unknown', 'unknown user']);
@@ -82,7 +74,7 @@ describe('users/resolve-user', () => {
     });
 
     it('refuses with a 403 without a challenge when unknownUserStatus is 403', async () => {
-      const error = await rejection(createUserResolver({ resolveUser: () => null, unknownUserStatus: 403 })(claims('user-1'), {})) as UnknownUserError;
+      const error = await rejectionOf(createUserResolver({ resolveUser: () => null, unknownUserStatus: 403 })(claims('user-1'), {})) as UnknownUserError;
       expect([error.status, error.code]).to.deep.equal([403, 'user_unknown']);
       expect(error.headers).to.deep.equal({});
       expect(error.toJSON()).to.deep.equal({ error: 'access_denied', error_description: 'unknown user' });
@@ -95,8 +87,8 @@ describe('users/resolve-user', () => {
 
     it('lets a thrown error through as the very same object, synchronous or not', async () => {
       const boom = new Error('database down');
-      expect(await rejection(createUserResolver({ resolveUser: () => Promise.reject(boom) })(claims('user-1'), {}))).to.equal(boom);
-      expect(await rejection(createUserResolver({ resolveUser: () => { throw boom; } })(claims('user-1'), {}))).to.equal(boom);
+      expect(await rejectionOf(createUserResolver({ resolveUser: () => Promise.reject(boom) })(claims('user-1'), {}))).to.equal(boom);
+      expect(await rejectionOf(createUserResolver({ resolveUser: () => { throw boom; } })(claims('user-1'), {}))).to.equal(boom);
     });
   });
 
@@ -173,7 +165,7 @@ describe('users/resolve-user', () => {
       const users: Record<string, User> = {};
       const s = store(users);
       const resolver = createUserResolver({ resolveUser: s.resolve, userCache: true });
-      expect(await rejection(resolver(claims('new'), {}))).to.be.instanceOf(UnknownUserError);
+      expect(await rejectionOf(resolver(claims('new'), {}))).to.be.instanceOf(UnknownUserError);
       users.new = { id: 'n', name: 'New' };
       expect(await resolver(claims('new'), {})).to.deep.equal({ id: 'n', name: 'New' });
       expect(s.calls).to.have.length(2);
@@ -191,7 +183,7 @@ describe('users/resolve-user', () => {
         },
         userCache: true,
       });
-      const errors = await Promise.all([1, 2, 3].map(() => rejection(resolver(claims('user-1'), {}))));
+      const errors = await Promise.all([1, 2, 3].map(() => rejectionOf(resolver(claims('user-1'), {}))));
       expect(errors).to.deep.equal([boom, boom, boom]);
       errors.forEach((e) => expect(e).to.equal(boom));
       expect(await resolver(claims('user-1'), {})).to.equal('user');
@@ -207,7 +199,7 @@ describe('users/resolve-user', () => {
         },
         userCache: true,
       });
-      await rejection(resolver(claims('user-1'), {}));
+      await rejectionOf(resolver(claims('user-1'), {}));
       expect(await resolver(claims('user-1'), {})).to.equal('user');
     });
 
