@@ -97,7 +97,8 @@ export class RemoteKeySet {
     }
     let index = selectKey(snapshot.keys, snapshot.byKid, header.kid, alg);
     if (index < 0) {
-      if (this.#mayFetch(now)) {
+      // A refresh under way (often the max-age one this very request started) may bring the key: join it.
+      if (this.#inflight !== undefined || this.#mayFetch(now)) {
         snapshot = await this.#obtain('unknown_kid');
         index = selectKey(snapshot.keys, snapshot.byKid, header.kid, alg);
       }

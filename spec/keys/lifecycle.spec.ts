@@ -1,22 +1,13 @@
 import { expect } from 'chai';
 import { install } from '@sinonjs/fake-timers';
 import nock from 'nock';
-import { AuthError, KeySourceUnavailableError, RemoteKeySet, type TokenGuardEvent } from '../../lib/index.js';
+import { KeySourceUnavailableError, RemoteKeySet, type TokenGuardEvent } from '../../lib/index.js';
 import type { KeySetOptions } from '../../lib/keys/key-set.js';
 import { signingKey, uniqueIssuer, type SigningKey } from '../support/provider.js';
 import { eventually, jwksEndpoint, type JwksEndpoint } from '../support/jwks.js';
+import { rejection as refusal } from '../support/rejection.js';
 
 const S = 1000;
-
-async function refusal(promise: Promise<unknown>): Promise<AuthError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(AuthError);
-    return error as AuthError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('keys/key-set lifecycle', () => {
   let clock: ReturnType<typeof install>;
@@ -67,6 +58,16 @@ describe('keys/key-set lifecycle', () => {
       clock.tick(1);
       await known(ks);
       await eventually(() => endpoint.count() === 2);
+    });
+
+    it('makes a new kid arriving after max age wait for the refresh its own request started, instead of refusing it', async () => {
+      const ks = keySet();
+      await known(ks);
+      const next = await signingKey('ES256', 'es256-next');
+      endpoint.up([key.publicJwk, next.publicJwk]);
+      clock.tick(600 * S + 1);
+      await ks.getKey({ alg: 'ES256', kid: next.kid });
+      expect(endpoint.count()).to.equal(2);
     });
 
     it('caps a longer Cache-Control max-age at maxAge', async () => {
