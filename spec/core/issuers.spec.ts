@@ -1,17 +1,8 @@
 import { expect } from 'chai';
 import nock from 'nock';
-import { AuthError, ConfigurationError, createVerifier, keySets, type TokenGuardEvent } from '../../lib/index.js';
+import { ConfigurationError, createVerifier, keySets, type TokenGuardEvent } from '../../lib/index.js';
 import { fakeProvider, signingKey, uniqueIssuer } from '../support/provider.js';
-
-async function refusal(promise: Promise<unknown>): Promise<AuthError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(AuthError);
-    return error as AuthError;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection as refusal } from '../support/rejection.js';
 
 describe('core/verify with many issuers', () => {
   afterEach(() => nock.cleanAll());

@@ -1,18 +1,9 @@
 import { expect } from 'chai';
 import nock from 'nock';
-import { AuthError, createVerifier } from '../../lib/index.js';
+import { createVerifier } from '../../lib/index.js';
 import { indexByKid, selectKey, usableKeys } from '../../lib/keys/select.js';
 import { fakeProvider, signingKey } from '../support/provider.js';
-
-async function refusal(promise: Promise<unknown>): Promise<AuthError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(AuthError);
-    return error as AuthError;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection as refusal } from '../support/rejection.js';
 
 describe('keys/select', () => {
   afterEach(() => nock.cleanAll());

@@ -1,25 +1,18 @@
 import { expect } from 'chai';
 import { createPublicKey } from 'node:crypto';
 import { base64url, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
-import nock from 'nock';
 import { ConfigurationError, createVerifier } from '../../lib/index.js';
 import { fakeProvider, signingKey, type FakeProvider } from '../support/provider.js';
-import { claimsFor, expectProviderCalls, expectRefusal, guardedApp, privateKeyAs, publicCryptoKey, send, watchNetwork } from './support.js';
+import { claimsFor, expectProviderCalls, expectRefusal, guardedApp, privateKeyAs, publicCryptoKey, send, refuseStrayNetwork } from './support.js';
 
 describe('security: algorithms (RFC 8725 3.1, 3.2)', () => {
   let provider: FakeProvider;
-  let network: ReturnType<typeof watchNetwork>;
   const app = () => guardedApp({ issuer: provider.issuer, audience: provider.audience });
 
   beforeEach(async () => {
     provider = await fakeProvider({ algs: ['RS256', 'ES256'] });
-    network = watchNetwork();
   });
-  afterEach(() => {
-    network.stop();
-    expect(network.unmatched, 'requests the token caused').to.deep.equal([]);
-  });
-  after(() => nock.cleanAll());
+  refuseStrayNetwork();
 
   const hs256 = (secret: Uint8Array, kid: string) =>
     new SignJWT(claimsFor(provider)).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid }).sign(secret);

@@ -1,23 +1,16 @@
 import { expect } from 'chai';
-import nock from 'nock';
 import { fakeProvider, type FakeProvider } from '../support/provider.js';
-import { expectProviderCalls, expectRefusal, guardedApp, send, watchNetwork } from './support.js';
+import { expectProviderCalls, expectRefusal, guardedApp, send, refuseStrayNetwork } from './support.js';
 
 describe('security: claims of the wrong type or time (RFC 7519 4.1, RFC 8725 3.10)', () => {
   let provider: FakeProvider;
-  let network: ReturnType<typeof watchNetwork>;
   const app = (extra = {}) => guardedApp({ issuer: provider.issuer, audience: provider.audience, ...extra });
   const now = () => Math.floor(Date.now() / 1000);
 
   beforeEach(async () => {
     provider = await fakeProvider();
-    network = watchNetwork();
   });
-  afterEach(() => {
-    network.stop();
-    expect(network.unmatched).to.deep.equal([]);
-  });
-  after(() => nock.cleanAll());
+  refuseStrayNetwork();
 
   async function expectClaimRefused(claims: Record<string, unknown>, description: string, options = {}): Promise<void> {
     const token = await provider.sign(claims);

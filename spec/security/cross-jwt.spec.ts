@@ -1,23 +1,15 @@
-import { expect } from 'chai';
-import nock from 'nock';
 import { fakeProvider, signingKey, type FakeProvider } from '../support/provider.js';
-import { expectProviderCalls, expectRefusal, guardedApp, send, watchNetwork } from './support.js';
+import { expectProviderCalls, expectRefusal, guardedApp, send, refuseStrayNetwork } from './support.js';
 
 describe('security: cross-JWT confusion (RFC 8725 3.11, 3.12; RFC 9068 4)', () => {
   let provider: FakeProvider;
-  let network: ReturnType<typeof watchNetwork>;
   const clientId = 'spa-client-id';
   const app = (extra = {}) => guardedApp({ issuer: provider.issuer, audience: provider.audience, ...extra });
 
   beforeEach(async () => {
     provider = await fakeProvider();
-    network = watchNetwork();
   });
-  afterEach(() => {
-    network.stop();
-    expect(network.unmatched).to.deep.equal([]);
-  });
-  after(() => nock.cleanAll());
+  refuseStrayNetwork();
 
   it('answers 401 "token audience not accepted" for an ID token (aud = a client id, nonce, typ JWT) from the same issuer', async () => {
     const token = await provider.sign({ aud: clientId, nonce: 'n-0S6_WzA2Mj', azp: clientId, scope: undefined }, { header: { typ: 'JWT' } });

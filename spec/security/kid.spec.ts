@@ -1,21 +1,14 @@
 import { expect } from 'chai';
-import nock from 'nock';
 import { fakeProvider, signingKey, type FakeProvider } from '../support/provider.js';
-import { expectProviderCalls, expectRefusal, guardedApp, send, watchNetwork } from './support.js';
+import { expectProviderCalls, expectRefusal, guardedApp, send, refuseStrayNetwork } from './support.js';
 
 describe('security: kid oddities (RFC 7515 4.1.4, RFC 8725 3.10)', () => {
   let provider: FakeProvider;
-  let network: ReturnType<typeof watchNetwork>;
 
   beforeEach(async () => {
     provider = await fakeProvider();
-    network = watchNetwork();
   });
-  afterEach(() => {
-    network.stop();
-    expect(network.unmatched).to.deep.equal([]);
-  });
-  after(() => nock.cleanAll());
+  refuseStrayNetwork();
 
   const oddKids: Record<string, unknown> = {
     'path traversal (CVE-2018-1000531 style)': '../../../../../../dev/null',

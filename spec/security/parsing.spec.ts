@@ -1,13 +1,11 @@
 import { expect } from 'chai';
 import { base64url } from 'jose';
-import nock from 'nock';
 import { fakeProvider, type FakeProvider } from '../support/provider.js';
-import { claimsFor, expectProviderCalls, expectRefusal, guardedApp, send, signRaw, watchNetwork } from './support.js';
+import { claimsFor, expectProviderCalls, expectRefusal, guardedApp, send, signRaw, refuseStrayNetwork } from './support.js';
 import { request } from '../support/http.js';
 
 describe('security: size and parsing abuse (RFC 7515 4, RFC 7519 4, RFC 8259 4)', () => {
   let provider: FakeProvider;
-  let network: ReturnType<typeof watchNetwork>;
   const app = (extra = {}) => guardedApp({ issuer: provider.issuer, audience: provider.audience, ...extra });
   const header = () => JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: provider.keys[0]!.kid });
   const payload = () => JSON.stringify(claimsFor(provider));
@@ -15,13 +13,8 @@ describe('security: size and parsing abuse (RFC 7515 4, RFC 7519 4, RFC 8259 4)'
 
   beforeEach(async () => {
     provider = await fakeProvider();
-    network = watchNetwork();
   });
-  afterEach(() => {
-    network.stop();
-    expect(network.unmatched).to.deep.equal([]);
-  });
-  after(() => nock.cleanAll());
+  refuseStrayNetwork();
 
   it('accepts the raw-signed baseline these attacks start from', async () => {
     expect((await send(app(), await signed(header(), payload()))).status).to.equal(200);

@@ -1,13 +1,11 @@
 import { expect } from 'chai';
 import { base64url, CompactEncrypt, CompactSign, FlattenedSign, SignJWT } from 'jose';
-import nock from 'nock';
 import { fakeProvider, type FakeProvider } from '../support/provider.js';
-import { claimsFor, expectProviderCalls, expectRefusal, guardedApp, send, signRaw, watchNetwork } from './support.js';
+import { claimsFor, expectProviderCalls, expectRefusal, guardedApp, send, signRaw, refuseStrayNetwork } from './support.js';
 import { request } from '../support/http.js';
 
 describe('security: token shapes and header parameters (RFC 7515 7.1, RFC 7519 7.2)', () => {
   let provider: FakeProvider;
-  let network: ReturnType<typeof watchNetwork>;
   const app = () => guardedApp({ issuer: provider.issuer, audience: provider.audience });
   // getToken bypasses the RFC 6750 b64token grammar, so the verifier itself must refuse these.
   const appWithHeader = () => guardedApp({
@@ -19,13 +17,8 @@ describe('security: token shapes and header parameters (RFC 7515 7.1, RFC 7519 7
 
   beforeEach(async () => {
     provider = await fakeProvider();
-    network = watchNetwork();
   });
-  afterEach(() => {
-    network.stop();
-    expect(network.unmatched).to.deep.equal([]);
-  });
-  after(() => nock.cleanAll());
+  refuseStrayNetwork();
 
   it('answers 401 "malformed token" for 1, 2, 4 and 5 segments and for empty segments, before any key fetch', async () => {
     const [h, p, s] = (await provider.sign()).split('.') as [string, string, string];

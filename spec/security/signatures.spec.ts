@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import { KeyObject, sign } from 'node:crypto';
 import { base64url } from 'jose';
-import nock from 'nock';
 import { fakeProvider, type FakeProvider } from '../support/provider.js';
-import { expectProviderCalls, expectRefusal, guardedApp, send, watchNetwork } from './support.js';
+import { expectProviderCalls, expectRefusal, guardedApp, send, refuseStrayNetwork } from './support.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -15,18 +14,12 @@ function nonCanonical(segment: string): string {
 
 describe('security: signatures (RFC 7515 5.2, RFC 7518 3.4)', () => {
   let provider: FakeProvider;
-  let network: ReturnType<typeof watchNetwork>;
   const app = () => guardedApp({ issuer: provider.issuer, audience: provider.audience });
 
   beforeEach(async () => {
     provider = await fakeProvider({ algs: ['ES256', 'ES384'] });
-    network = watchNetwork();
   });
-  afterEach(() => {
-    network.stop();
-    expect(network.unmatched).to.deep.equal([]);
-  });
-  after(() => nock.cleanAll());
+  refuseStrayNetwork();
 
   it('answers 401 "invalid signature" for an all-zero ECDSA signature r = s = 0 (CVE-2022-21449)', async () => {
     for (const [key, bytes] of [[provider.keys[0]!, 64], [provider.keys[1]!, 96]] as const) {

@@ -52,6 +52,22 @@ export function watchNetwork(): { unmatched: string[]; stop(): void } {
   return { unmatched, stop: () => nock.emitter.removeListener('no match', listener) };
 }
 
+/**
+ * Registers hooks that fail each spec in which anything reached the network outside nock's
+ * interceptors and loopback: a token must never make us call a URL it names.
+ */
+export function refuseStrayNetwork(): void {
+  let network: ReturnType<typeof watchNetwork>;
+  beforeEach(() => {
+    network = watchNetwork();
+  });
+  afterEach(() => {
+    network.stop();
+    expect(network.unmatched).to.deep.equal([]);
+  });
+  after(() => nock.cleanAll());
+}
+
 /** Exactly these provider calls happened: the token caused no other. */
 export function expectProviderCalls(provider: FakeProvider, discovery: number, jwks: number): void {
   expect({ discovery: provider.discoveryCount(), jwks: provider.jwksCount() }).to.deep.equal({ discovery, jwks });
