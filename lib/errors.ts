@@ -149,16 +149,13 @@ export class InsufficientScopeError extends AuthError {
   }
 }
 
-/**
- * 503 with `Retry-After`: the keys could not be obtained from the identity provider and no usable
- * cached key exists. Never `invalid_token`: the client's token is not at fault.
- */
-export class KeySourceUnavailableError extends AuthError {
+/** 503 with `Retry-After`: something we need from the identity provider failed; the client's token is not at fault. */
+export abstract class TemporarilyUnavailableError extends AuthError {
   readonly status = 503;
   /** Seconds the client should wait before retrying. */
   readonly retryAfter: number;
-  constructor(retryAfter: number, options?: ErrorOptions) {
-    super('key_source_unavailable', undefined, 'token verification is temporarily unavailable', options);
+  constructor(code: AuthErrorCode, description: string, retryAfter: number, options?: ErrorOptions) {
+    super(code, undefined, description, options);
     this.retryAfter = Math.max(1, Math.ceil(retryAfter));
   }
 
@@ -168,6 +165,16 @@ export class KeySourceUnavailableError extends AuthError {
 
   override toJSON(): { error: string; error_description: string } {
     return { error: 'temporarily_unavailable', error_description: this.message };
+  }
+}
+
+/**
+ * 503 with `Retry-After`: the keys could not be obtained from the identity provider and no usable
+ * cached key exists. Never `invalid_token`: the client's token is not at fault.
+ */
+export class KeySourceUnavailableError extends TemporarilyUnavailableError {
+  constructor(retryAfter: number, options?: ErrorOptions) {
+    super('key_source_unavailable', 'token verification is temporarily unavailable', retryAfter, options);
   }
 }
 
@@ -195,21 +202,9 @@ export class UnknownUserError extends AuthError {
  * 503 with `Retry-After`: the identity provider's userinfo endpoint failed (network, timeout, 5xx,
  * malformed answer). Never `invalid_token`: the client's token is not at fault.
  */
-export class UserInfoUnavailableError extends AuthError {
-  readonly status = 503;
-  /** Seconds the client should wait before retrying. */
-  readonly retryAfter: number;
+export class UserInfoUnavailableError extends TemporarilyUnavailableError {
   constructor(retryAfter: number, options?: ErrorOptions) {
-    super('userinfo_unavailable', undefined, 'user information is temporarily unavailable', options);
-    this.retryAfter = Math.max(1, Math.ceil(retryAfter));
-  }
-
-  override get headers(): Record<string, string> {
-    return { 'Retry-After': String(this.retryAfter) };
-  }
-
-  override toJSON(): { error: string; error_description: string } {
-    return { error: 'temporarily_unavailable', error_description: this.message };
+    super('userinfo_unavailable', 'user information is temporarily unavailable', retryAfter, options);
   }
 }
 

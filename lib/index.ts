@@ -14,6 +14,7 @@ export {
   InvalidRequestError,
   InvalidTokenError,
   KeySourceUnavailableError,
+  TemporarilyUnavailableError,
   MissingCredentialsError,
   bearerChallenge,
   type AuthErrorCode,

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import Koa from 'koa';
 import {
-  bearerChallenge, InsufficientScopeError, InvalidRequestError, InvalidTokenError, KeySourceUnavailableError, MissingCredentialsError, renderAuthErrors,
+  bearerChallenge, InsufficientScopeError, InvalidRequestError, InvalidTokenError, KeySourceUnavailableError, MissingCredentialsError, renderAuthErrors, TemporarilyUnavailableError, UserInfoUnavailableError,
 } from '../lib/index.js';
 import { request } from './support/http.js';
 
@@ -42,6 +42,14 @@ describe('errors', () => {
     it('gives the 503 a Retry-After of at least one whole second and no Bearer challenge', () => {
       expect(new KeySourceUnavailableError(0.2).headers).to.deep.equal({ 'Retry-After': '1' });
       expect(new KeySourceUnavailableError(29.1).headers).to.deep.equal({ 'Retry-After': '30' });
+      expect(new UserInfoUnavailableError(29.1).headers).to.deep.equal({ 'Retry-After': '30' });
+    });
+
+    it('makes every 503 a TemporarilyUnavailableError, so error middleware can catch provider trouble in one place', () => {
+      for (const error of [new KeySourceUnavailableError(5), new UserInfoUnavailableError(5)]) {
+        expect(error).to.be.instanceOf(TemporarilyUnavailableError);
+        expect([error.status, error.error, error.toJSON().error]).to.deep.equal([503, undefined, 'temporarily_unavailable']);
+      }
     });
 
     it('serialises to the RFC 6750 JSON body', () => {
