@@ -4,7 +4,8 @@ import { debug, emit, type EventHook, type KeySetLoadReason } from '../events.js
 import { discover, type IssuerMetadata } from './discovery.js';
 import { fetchJson, KeySourceError, type FetchJsonOptions } from './fetch.js';
 import { indexByKid, selectKey, usableKeys } from './select.js';
-import { decodeSharedKeySet, encodeSharedKeySet, within, type KeyStore, type SharedKeySet } from './store.js';
+import { SharedKeySetEntry } from './shared.js';
+import type { KeyStore, SharedKeySet } from './store.js';
 
 /** How a key set fetches and ages its keys. Durations in seconds. */
 export interface KeySetOptions extends FetchJsonOptions {
@@ -39,11 +40,6 @@ interface Snapshot {
 
 /** A provider's `Retry-After` is honoured up to this many seconds; a typo must not lock us out for days. */
 const MAX_RETRY_AFTER = 3600;
-/** Waiting for another process's fetch: poll the store this often (ms). */
-const SHARED_POLL = 50;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
-
 /** Whether some key of `before` is not in `after` (compared whole, so a `kid` reused for new material counts). */
 function dropsKey(before: readonly JWK[], after: readonly JWK[]): boolean {
   const kept = new Set(after.map((k) => JSON.stringify(k)));
@@ -60,6 +56,7 @@ export class RemoteKeySet {
   readonly #options: KeySetOptions;
   readonly #now: () => number;
   readonly #id: string;
+  readonly #shared: SharedKeySetEntry | undefined;
   #snapshot: Snapshot | undefined;
   #inflight: Promise<Snapshot> | undefined;
   #jwksUri: string | undefined;
@@ -79,6 +76,7 @@ export class RemoteKeySet {
     this.#now = options.now ?? (() => Date.now());
     if ('jwksUri' in options.source) this.#jwksUri = options.source.jwksUri;
     this.#id = 'jwksUri' in options.source ? `jwks ${options.source.jwksUri}` : `issuer ${options.source.issuer}`;
+    this.#shared = options.store === undefined ? undefined : new SharedKeySetEntry(options.store, this.#id, options.timeout, options.onEvent);
   }
 
   /** The key that verifies a token with this protected header, or a typed error. */
@@ -190,30 +188,25 @@ export class RemoteKeySet {
   async #load(reason: KeySetLoadReason): Promise<Snapshot> {
     const startedAt = this.#now();
     this.#lastAttempt = startedAt;
-    const store = this.#options.store;
-    if (store !== undefined && reason !== 'forced') {
-      const shared = decodeSharedKeySet(await this.#store('get', () => store.get(this.#storeKey())));
-      if (shared !== undefined && this.#acceptable(shared, reason, startedAt)) return this.#install(shared, reason, true);
-      if (store.lock !== undefined) {
-        const locked = await this.#store('lock', () => store.lock!(`${this.#storeKey()}:lock`, this.#options.timeout + 1));
-        // Another process is fetching: wait for its result rather than calling the provider too.
-        if (locked === false) {
-          const waited = await this.#awaitShared(store, reason);
-          if (waited !== undefined) return this.#install(waited, reason, true);
-        }
-      }
-      try {
-        return await this.#fetch(reason);
-      } catch (error) {
-        // Stale-if-error across processes: another process's last good copy beats none.
-        if (shared !== undefined && (this.#snapshot === undefined || shared.fetchedAt > this.#snapshot.fetchedAt)
-          && this.#now() - shared.fetchedAt <= this.#options.maxStale * 1000) {
-          this.#install(shared, reason, true, false);
-        }
-        throw error;
-      }
+    const shared = this.#shared;
+    if (shared === undefined || reason === 'forced') return this.#fetch(reason);
+    const stored = await shared.read();
+    if (stored !== undefined && this.#acceptable(stored, reason, startedAt)) return this.#install(stored, reason, true);
+    // Another process is fetching: wait for its result rather than calling the provider too.
+    if (await shared.lock() === false) {
+      const waited = await shared.awaitOther((entry) => this.#acceptable(entry, reason, this.#now()));
+      if (waited !== undefined) return this.#install(waited, reason, true);
     }
-    return this.#fetch(reason);
+    try {
+      return await this.#fetch(reason);
+    } catch (error) {
+      // Stale-if-error across processes: another process's last good copy beats none.
+      if (stored !== undefined && (this.#snapshot === undefined || stored.fetchedAt > this.#snapshot.fetchedAt)
+        && this.#now() - stored.fetchedAt <= this.#options.maxStale * 1000) {
+        this.#install(stored, reason, true, false);
+      }
+      throw error;
+    }
   }
 
   /** Whether a stored copy answers this load without a provider call. */
@@ -224,17 +217,6 @@ export class RemoteKeySet {
     // An unknown kid: someone fetched within the cooldown, so the provider would not know it either.
     if (reason === 'unknown_kid') return age < this.#options.cooldown * 1000;
     return age <= shared.maxAge * 1000;
-  }
-
-  async #awaitShared(store: KeyStore, reason: KeySetLoadReason): Promise<SharedKeySet | undefined> {
-    // Monotonic: a wall clock step must not stretch or cut the wait.
-    const deadline = performance.now() + this.#options.timeout * 1000;
-    while (performance.now() < deadline) {
-      await sleep(SHARED_POLL);
-      const shared = decodeSharedKeySet(await this.#store('get', () => store.get(this.#storeKey())));
-      if (shared !== undefined && this.#acceptable(shared, reason, this.#now())) return shared;
-    }
-    return undefined;
   }
 
   async #fetch(reason: KeySetLoadReason): Promise<Snapshot> {
@@ -251,12 +233,8 @@ export class RemoteKeySet {
       if (!Array.isArray(body.keys)) throw new KeySourceError('shape', `${this.#jwksUri} has no "keys" array`);
       const entry: SharedKeySet = { fetchedAt: this.#now(), maxAge: this.#maxAge(maxAge), jwksUri: this.#jwksUri, metadata: this.#metadata, keys: body.keys as unknown[] };
       const snapshot = this.#install(entry, reason, false);
-      const store = this.#options.store;
-      if (store !== undefined) {
-        // Kept as long as it may serve stale; written in the background so no request waits on the store.
-        void this.#store('set', () => store.set(this.#storeKey(), encodeSharedKeySet(entry), Math.ceil(this.#options.maxStale + entry.maxAge)))
-          .then(() => (store.unlock === undefined ? undefined : this.#store('unlock', () => store.unlock!(`${this.#storeKey()}:lock`))));
-      }
+      // Kept as long as it may serve stale.
+      this.#shared?.publish(entry, Math.ceil(this.#options.maxStale + entry.maxAge));
       return snapshot;
     } catch (error) {
       const failure = error instanceof KeySourceError ? error : new KeySourceError('network', 'key set request failed', { cause: error });
@@ -295,21 +273,6 @@ export class RemoteKeySet {
     debug('%s: %s %d keys (%s, %s)', this.#id, first ? 'loaded' : 'refreshed', keys.length, reason, shared ? 'from the store' : 'from the provider');
     emit(this.#options.onEvent, { type: first ? 'key_set_fetched' : 'key_set_refreshed', source: this.#id, reason, keys: keys.length, shared });
     return snapshot;
-  }
-
-  #storeKey(): string {
-    return `koa-token-guard:keys:${this.#id}`;
-  }
-
-  /** A store call that can neither fail nor hang the request: a failure or timeout is a miss. */
-  async #store<T>(operation: 'get' | 'set' | 'lock' | 'unlock', call: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await within(call(), this.#options.timeout, 'store timed out');
-    } catch (error) {
-      debug('%s: store %s failed: %s', this.#id, operation, (error as Error)?.message);
-      emit(this.#options.onEvent, { type: 'key_store_failed', source: this.#id, operation });
-      return undefined;
-    }
   }
 
   #import(snapshot: Snapshot, index: number, alg: string): Promise<VerifyKey> {
