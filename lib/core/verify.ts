@@ -175,9 +175,6 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
 
   async function verifyToken(token: string): Promise<VerifiedToken<TClaims>> {
     if (token.length > options.maxTokenLength) throw new InvalidTokenError('token_too_large', 'token too large');
-    // A cached token passed every check below, the canonical-form one included.
-    const hit = cache?.get<TClaims>(token);
-    if (hit !== undefined) return hit;
     if (!isCanonicalCompactJws(token)) throw new InvalidTokenError('token_malformed', 'malformed token');
     let binding = single;
     if (binding === undefined) {
@@ -222,8 +219,27 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     return verified;
   }
 
+  // Concurrent first requests carrying one new token (a client's burst) share one verification. Only
+  // its success is shared: a refusal is verified again per request, so each gets its own error (and
+  // its own token_rejected event), as without sharing.
+  const pending = new Map<string, Promise<VerifiedToken<TClaims>>>();
+  const settled = (token: string) => () => {
+    pending.delete(token);
+  };
+  const verifyCached: Verifier<TClaims> = cache === undefined ? verifyToken : (token) => {
+    // A cached token passed every check of verifyToken, the canonical-form one included.
+    const hit = cache.get<TClaims>(token);
+    if (hit !== undefined) return Promise.resolve(hit);
+    const shared = pending.get(token);
+    if (shared !== undefined) return shared.catch(() => verifyToken(token));
+    const result = verifyToken(token);
+    pending.set(token, result);
+    result.then(settled(token), settled(token));
+    return result;
+  };
+
   const onEvent = options.onEvent;
-  const verify: Verifier<TClaims> = onEvent === undefined ? verifyToken : (token) => verifyToken(token).catch((error: unknown) => {
+  const verify: Verifier<TClaims> = onEvent === undefined ? verifyCached : (token) => verifyCached(token).catch((error: unknown) => {
     reportRejection(onEvent, error);
     throw error;
   });

@@ -44,6 +44,24 @@ describe('core/cache: the verified-token cache', () => {
     expect([...second.scopes]).to.deep.equal(['read:messages']);
   });
 
+  it('shares one verification among 20 concurrent first requests carrying one new token', async () => {
+    const verify = verifierFor();
+    const token = await provider.sign();
+    const results = await Promise.all(Array.from({ length: 20 }, () => verify(token)));
+    expect(signatureChecks).to.equal(1);
+    expect(new Set(results).size).to.equal(1);
+  });
+
+  it('never shares a refusal: each concurrent request with a forged token is checked and gets its own error', async () => {
+    const verify = verifierFor();
+    const token = await provider.sign();
+    const forged = `${token.slice(0, token.lastIndexOf('.'))}.${'A'.repeat(86)}`;
+    const errors = await Promise.all(Array.from({ length: 5 }, () => rejection(verify(forged))));
+    expect(errors.map((e) => e.code)).to.deep.equal(Array(5).fill('signature_invalid'));
+    expect(new Set(errors).size).to.equal(5);
+    expect(signatureChecks).to.equal(5);
+  });
+
   it('checks every token again with cache: false', async () => {
     const verify = verifierFor({ cache: false });
     const token = await provider.sign();
