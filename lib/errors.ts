@@ -36,13 +36,15 @@ export type AuthErrorCode =
   | 'user_unknown'
   | 'userinfo_rejected'
   | 'userinfo_sub_mismatch'
+  | 'token_inactive'
   // 403 insufficient_scope
   | 'insufficient_scope'
   | 'claim_requirement_failed'
   | 'userinfo_forbidden'
   // 503
   | 'key_source_unavailable'
-  | 'userinfo_unavailable';
+  | 'userinfo_unavailable'
+  | 'introspection_unavailable';
 
 // RFC 6750 3: quoted-string values use %x20-21 / %x23-5B / %x5D-7E only.
 const UNSAFE_HEADER_CHARS = /[^\x20\x21\x23-\x5B\x5D-\x7E]/g;
@@ -205,6 +207,17 @@ export class UnknownUserError extends AuthError {
 export class UserInfoUnavailableError extends TemporarilyUnavailableError {
   constructor(retryAfter: number, options?: ErrorOptions) {
     super('userinfo_unavailable', 'user information is temporarily unavailable', retryAfter, options);
+  }
+}
+
+/**
+ * 503 with `Retry-After`: the authorization server's introspection endpoint failed (network, timeout,
+ * 5xx, 429, a malformed or unverifiable answer, our own client authentication refused), or too many
+ * introspection calls are already waiting. Never `invalid_token`: the client's token is not at fault.
+ */
+export class IntrospectionUnavailableError extends TemporarilyUnavailableError {
+  constructor(retryAfter: number, options?: ErrorOptions) {
+    super('introspection_unavailable', 'token introspection is temporarily unavailable', retryAfter, options);
   }
 }
 
