@@ -115,7 +115,7 @@ describe('testing/createTestIssuer: token endpoint', () => {
     const keyed = await createTestIssuer({ audience, clients: [{ clientId: 'svc', jwks: [await exportJWK(pair.publicKey)], format: 'opaque' }] });
     try {
       const now = Math.floor(Date.now() / 1000);
-      const assertion = await new SignJWT({ iss: 'svc', sub: 'svc', aud: keyed.tokenEndpoint, jti: 'once', iat: now, exp: now + 60 })
+      const assertion = await new SignJWT({ iss: 'svc', sub: 'svc', aud: keyed.tokenEndpoint!, jti: 'once', iat: now, exp: now + 60 })
         .setProtectedHeader({ alg: 'ES256' }).sign(pair.privateKey);
       const reply = await tokenRequest(keyed, {
         grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion,
