@@ -7,6 +7,8 @@ import { meRoutes } from './me.js';
 export interface AppOptions {
   issuer: string;
   audience: string;
+  /** The API's client at the issuer's introspection endpoint: opaque tokens are checked there (RFC 7662). */
+  introspection?: { clientId: string; clientSecret: string } | undefined;
 }
 
 /** The claims this API reads besides the registered ones. */
@@ -20,7 +22,7 @@ type State = AuthState<MessageClaims>;
 export const scopes = defineScopes(['read:messages', 'write:messages', 'admin'] as const);
 
 /** All routes on one router, so `describeRoutes(createRouter(…))` lists them with their guards. */
-export function createRouter({ issuer, audience }: AppOptions): Router<State> {
+export function createRouter({ issuer, audience, introspection }: AppOptions): Router<State> {
   const messages: Array<{ id: number; text: string; author: string }> = [{ id: 1, text: 'hello', author: 'dev-user' }];
   const router = new Router<State>();
 
@@ -29,9 +31,10 @@ export function createRouter({ issuer, audience }: AppOptions): Router<State> {
   });
 
   // GET /me authenticates on its own (with resolveUser): mounted ahead of the router-wide authenticate().
-  router.use(meRoutes({ issuer, audience }).routes());
+  router.use(meRoutes({ issuer, audience, introspection }).routes());
 
-  router.use(authenticate<MessageClaims>({ issuer, audience }));
+  // JWTs are verified locally; any other token is introspected (answers cached for up to a minute).
+  router.use(authenticate<MessageClaims>({ issuer, audience, ...(introspection === undefined ? {} : { introspection }) }));
   router.get('/messages', scopes.requireScopes('read:messages'), (ctx) => {
     ctx.body = messages;
   });
