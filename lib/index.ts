@@ -35,7 +35,7 @@ export { requireAudience } from './guards/audience.js';
 export { requireClaim, type ClaimPredicate, type ClaimValue, type RequireClaimOptions } from './guards/claim.js';
 export { allOf, anyOf } from './guards/compose.js';
 export { describeRoutes, type RouteDescription, type RouteLayerLike, type RouterLike } from './guards/describe-routes.js';
-export { defineScopes, type ScopeCatalog } from './guards/define-scopes.js';
+export { defineScopes, type ScopeCatalog, type ScopeDeclaration } from './guards/define-scopes.js';
 export { keySets, type KeySetControl } from './keys/control.js';
 export { memoryStore, type KeyStore } from './keys/store.js';
 export { KeySourceError, type FetchFailureReason } from './keys/fetch.js';
