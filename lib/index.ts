@@ -32,7 +32,7 @@ export { scopesOf, type AudienceRequirement, type ClaimRequirement, type Composi
 export { requireToken } from './guards/token.js';
 export { requireScopes, type RequireScopesOptions } from './guards/scopes.js';
 export { requireAudience } from './guards/audience.js';
-export { requireClaim, type ClaimPredicate, type ClaimValue, type RequireClaimOptions } from './guards/claim.js';
+export { requireClaim, type ClaimContext, type ClaimPredicate, type ClaimValue, type RequireClaimOptions } from './guards/claim.js';
 export { allOf, anyOf } from './guards/compose.js';
 export { describeRoutes, type RouteDescription, type RouteLayerLike, type RouterLike } from './guards/describe-routes.js';
 export { defineScopes, type ScopeCatalog, type ScopeDeclaration } from './guards/define-scopes.js';
