@@ -41,3 +41,14 @@ export { memoryStore, type KeyStore } from './keys/store.js';
 export { KeySourceError, type FetchFailureReason } from './keys/fetch.js';
 export type { EventHook, KeySetLoadReason, TokenGuardEvent } from './events.js';
 export type { IssuerSettings } from './core/options.js';
+export {
+  OPENAPI_DEFAULTS,
+  openApiSecurity,
+  type OpenApiOAuthFlow,
+  type OpenApiOAuthFlows,
+  type OpenApiOperationSecurity,
+  type OpenApiScheme,
+  type OpenApiSecurityFragment,
+  type OpenApiSecurityOptions,
+  type OpenApiSecurityRequirement,
+} from './openapi/security.js';
