@@ -66,10 +66,18 @@ describe('openapi/openApiSecurity', () => {
         ...alternatives(['a']),
         'x-koa-token-guard': { requirements: [{ kind: 'scopes', scopes: ['a'], match: 'all' }, { kind: 'claim', claim: 'role', expected: '"owner"' }] },
       });
+      // The claim's alternative is no weaker than the scope's: both are listed.
       expect(securityOf(anyOf(requireScopes('admin'), claim))).to.deep.equal({
-        ...alternatives([]),
+        ...alternatives(['admin'], []),
         'x-koa-token-guard': { requirements: [{ kind: 'anyOf', requirements: [{ kind: 'scopes', scopes: ['admin'], match: 'all' }, { kind: 'claim', claim: 'role', expected: '"owner"' }] }] },
       });
+    });
+
+    it('an alternative needing a claim absorbs none, but one needing only scopes absorbs it', () => {
+      const claim = requireClaim('role', 'owner');
+      expect(securityOf(anyOf(claim, requireScopes(['a', 'b'])))).to.deep.include(alternatives([], ['a', 'b']));
+      expect(securityOf(anyOf(allOf(requireScopes(['a', 'b']), claim), requireScopes('a')))).to.deep.include(alternatives(['a']));
+      expect(securityOf(anyOf(allOf(requireScopes('a'), claim), allOf(requireScopes('a'), requireAudience('x'))))).to.deep.include(alternatives(['a']));
     });
 
     it('an audience → under x-koa-token-guard', () => {
