@@ -36,12 +36,23 @@ export { scopesOf, type AudienceRequirement, type ClaimRequirement, type Composi
 export { requireToken } from './guards/token.js';
 export { requireScopes, type RequireScopesOptions } from './guards/scopes.js';
 export { requireAudience } from './guards/audience.js';
-export { requireClaim, type ClaimPredicate, type ClaimValue, type RequireClaimOptions } from './guards/claim.js';
+export { requireClaim, type ClaimContext, type ClaimPredicate, type ClaimValue, type RequireClaimOptions } from './guards/claim.js';
 export { allOf, anyOf } from './guards/compose.js';
 export { describeRoutes, type RouteDescription, type RouteLayerLike, type RouterLike } from './guards/describe-routes.js';
-export { defineScopes, type ScopeCatalog } from './guards/define-scopes.js';
+export { defineScopes, type ScopeCatalog, type ScopeDeclaration } from './guards/define-scopes.js';
 export { keySets, type KeySetControl } from './keys/control.js';
 export { memoryStore, type KeyStore } from './keys/store.js';
 export { KeySourceError, type FetchFailureReason } from './keys/fetch.js';
 export type { EventHook, KeySetLoadReason, TokenGuardEvent } from './events.js';
 export type { IssuerSettings } from './core/options.js';
+export {
+  OPENAPI_DEFAULTS,
+  openApiSecurity,
+  type OpenApiOAuthFlow,
+  type OpenApiOAuthFlows,
+  type OpenApiOperationSecurity,
+  type OpenApiScheme,
+  type OpenApiSecurityFragment,
+  type OpenApiSecurityOptions,
+  type OpenApiSecurityRequirement,
+} from './openapi/security.js';
