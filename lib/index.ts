@@ -16,6 +16,7 @@ export {
   KeySourceUnavailableError,
   TemporarilyUnavailableError,
   MissingCredentialsError,
+  InsufficientUserAuthenticationError,
   bearerChallenge,
   type AuthErrorCode,
   type BearerErrorCode,
@@ -41,3 +42,10 @@ export { memoryStore, type KeyStore } from './keys/store.js';
 export { KeySourceError, type FetchFailureReason } from './keys/fetch.js';
 export type { EventHook, KeySetLoadReason, TokenGuardEvent } from './events.js';
 export type { IssuerSettings } from './core/options.js';
+export { protectedResourceMetadata } from './koa/resource-metadata.js';
+export {
+  METADATA_DEFAULTS,
+  protectedResourceMetadataDocument,
+  type ProtectedResourceMetadata,
+  type ProtectedResourceMetadataOptions,
+} from './metadata/document.js';
