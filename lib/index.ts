@@ -29,11 +29,12 @@ export { USER_DEFAULTS, type CacheOptions, type ResolveUser, type UserOptions } 
 export { UnknownUserError, UserInfoUnavailableError } from './errors.js';
 export { GuardOrderError } from './errors.js';
 export { publicRoute, type Guard, type GuardContext, type GuardResult, type PublicRoute } from './guards/guard.js';
-export { scopesOf, type AudienceRequirement, type ClaimRequirement, type CompositeRequirement, type Requirement, type ScopesRequirement, type TokenRequirement } from './guards/requirement.js';
+export { scopesOf, type AudienceRequirement, type AuthLevelRequirement, type ClaimRequirement, type CompositeRequirement, type Requirement, type ScopesRequirement, type TokenRequirement } from './guards/requirement.js';
 export { requireToken } from './guards/token.js';
 export { requireScopes, type RequireScopesOptions } from './guards/scopes.js';
 export { requireAudience } from './guards/audience.js';
 export { requireClaim, type ClaimPredicate, type ClaimValue, type RequireClaimOptions } from './guards/claim.js';
+export { requireAuthLevel, type RequireAuthLevelOptions } from './guards/auth-level.js';
 export { allOf, anyOf } from './guards/compose.js';
 export { describeRoutes, type RouteDescription, type RouteLayerLike, type RouterLike } from './guards/describe-routes.js';
 export { defineScopes, type ScopeCatalog } from './guards/define-scopes.js';
