@@ -50,3 +50,4 @@ export {
   type ProtectedResourceMetadata,
   type ProtectedResourceMetadataOptions,
 } from './metadata/document.js';
+export { mcpAuthInfo, type McpAuthInfo } from './koa/mcp.js';
