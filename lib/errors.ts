@@ -7,7 +7,9 @@
  */
 
 /** The RFC 6750 section 3.1 error codes. */
-export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope'
+  // RFC 9470 3: the token is fine, the user's authentication is not strong or recent enough
+  | 'insufficient_user_authentication';
 
 /** Stable codes, one per reason. Safe to switch on, log and count. */
 export type AuthErrorCode =
@@ -37,6 +39,8 @@ export type AuthErrorCode =
   | 'userinfo_rejected'
   | 'userinfo_sub_mismatch'
   | 'token_inactive'
+  // 401 insufficient_user_authentication (RFC 9470)
+  | 'insufficient_user_authentication'
   // 403 insufficient_scope
   | 'insufficient_scope'
   | 'claim_requirement_failed'
@@ -60,15 +64,24 @@ export interface ChallengeParams {
   error?: BearerErrorCode | undefined;
   description?: string | undefined;
   scope?: readonly string[] | undefined;
+  /** RFC 9470 `acr_values`: the authentication context classes that would satisfy the resource. */
+  acrValues?: readonly string[] | undefined;
+  /** RFC 9470 `max_age`: the largest acceptable age of the user's authentication, in seconds. */
+  maxAge?: number | undefined;
+  /** RFC 9728 5.1 `resource_metadata`: the URL of the protected resource's metadata. */
+  resourceMetadata?: string | undefined;
 }
 
 /** Builds a `Bearer` challenge (RFC 6750 section 3) with every value made header-safe. */
-export function bearerChallenge({ realm, error, description, scope }: ChallengeParams): string {
+export function bearerChallenge({ realm, error, description, scope, acrValues, maxAge, resourceMetadata }: ChallengeParams): string {
   const attrs: string[] = [];
   if (realm !== undefined) attrs.push(`realm="${headerSafe(realm)}"`);
   if (error !== undefined) attrs.push(`error="${error}"`);
   if (description !== undefined) attrs.push(`error_description="${headerSafe(description)}"`);
   if (scope !== undefined && scope.length > 0) attrs.push(`scope="${headerSafe(scope.join(' '))}"`);
+  if (acrValues !== undefined && acrValues.length > 0) attrs.push(`acr_values="${headerSafe(acrValues.join(' '))}"`);
+  if (maxAge !== undefined) attrs.push(`max_age="${maxAge}"`);
+  if (resourceMetadata !== undefined) attrs.push(`resource_metadata="${headerSafe(resourceMetadata)}"`);
   return attrs.length === 0 ? 'Bearer' : `Bearer ${attrs.join(', ')}`;
 }
 
@@ -84,6 +97,8 @@ export abstract class AuthError extends Error {
   readonly expose = true;
   /** The realm of the challenge; set by `authenticate()` from its options. */
   realm: string | undefined;
+  /** The RFC 9728 `resource_metadata` URL of the challenge; set with the realm when `authenticate({ resourceMetadata })` is on. */
+  resourceMetadata: string | undefined;
 
   constructor(code: AuthErrorCode, error: BearerErrorCode | undefined, description: string, options?: ErrorOptions) {
     super(description, options);
@@ -103,7 +118,7 @@ export abstract class AuthError extends Error {
   }
 
   protected challenge(): string {
-    return bearerChallenge({ realm: this.realm, error: this.error, description: this.error ? this.message : undefined });
+    return bearerChallenge({ realm: this.realm, error: this.error, description: this.error ? this.message : undefined, resourceMetadata: this.resourceMetadata });
   }
 
   /** The RFC 6750 JSON body: `{ error, error_description }`. */
@@ -147,7 +162,32 @@ export class InsufficientScopeError extends AuthError {
   }
 
   protected override challenge(): string {
-    return bearerChallenge({ realm: this.realm, error: 'insufficient_scope', description: this.message, scope: this.scopes });
+    return bearerChallenge({ realm: this.realm, error: 'insufficient_scope', description: this.message, scope: this.scopes, resourceMetadata: this.resourceMetadata });
+  }
+}
+
+/**
+ * 401 `insufficient_user_authentication` (RFC 9470 3): a valid token whose user authentication is too
+ * weak (`acr`) or too old (`auth_time`). The challenge tells the client what to ask the authorization
+ * server for: `acr_values` and `max_age`.
+ */
+export class InsufficientUserAuthenticationError extends AuthError {
+  readonly status = 401;
+  /** The acceptable `acr` values (the challenge's `acr_values`). */
+  readonly acrValues: readonly string[];
+  /** The largest acceptable authentication age in seconds (the challenge's `max_age`). */
+  readonly maxAge: number | undefined;
+  constructor(acrValues: readonly string[], maxAge: number | undefined, description: string) {
+    super('insufficient_user_authentication', 'insufficient_user_authentication', description);
+    this.acrValues = acrValues;
+    this.maxAge = maxAge;
+  }
+
+  protected override challenge(): string {
+    return bearerChallenge({
+      realm: this.realm, error: 'insufficient_user_authentication', description: this.message,
+      acrValues: this.acrValues, maxAge: this.maxAge, resourceMetadata: this.resourceMetadata,
+    });
   }
 }
 

@@ -20,6 +20,7 @@ export {
   IntrospectionUnavailableError,
   TemporarilyUnavailableError,
   MissingCredentialsError,
+  InsufficientUserAuthenticationError,
   bearerChallenge,
   type AuthErrorCode,
   type BearerErrorCode,
@@ -32,11 +33,12 @@ export { USER_DEFAULTS, type CacheOptions, type ResolveUser, type UserOptions } 
 export { UnknownUserError, UserInfoUnavailableError } from './errors.js';
 export { GuardOrderError } from './errors.js';
 export { publicRoute, type Guard, type GuardContext, type GuardResult, type PublicRoute } from './guards/guard.js';
-export { scopesOf, type AudienceRequirement, type ClaimRequirement, type CompositeRequirement, type Requirement, type ScopesRequirement, type TokenRequirement } from './guards/requirement.js';
+export { scopesOf, type AudienceRequirement, type AuthLevelRequirement, type ClaimRequirement, type CompositeRequirement, type Requirement, type ScopesRequirement, type TokenRequirement } from './guards/requirement.js';
 export { requireToken } from './guards/token.js';
 export { requireScopes, type RequireScopesOptions } from './guards/scopes.js';
 export { requireAudience } from './guards/audience.js';
 export { requireClaim, type ClaimContext, type ClaimPredicate, type ClaimValue, type RequireClaimOptions } from './guards/claim.js';
+export { requireAuthLevel, type RequireAuthLevelOptions } from './guards/auth-level.js';
 export { allOf, anyOf } from './guards/compose.js';
 export { describeRoutes, type RouteDescription, type RouteLayerLike, type RouterLike } from './guards/describe-routes.js';
 export { defineScopes, type ScopeCatalog, type ScopeDeclaration } from './guards/define-scopes.js';
@@ -56,3 +58,11 @@ export {
   type OpenApiSecurityOptions,
   type OpenApiSecurityRequirement,
 } from './openapi/security.js';
+export { protectedResourceMetadata } from './koa/resource-metadata.js';
+export {
+  METADATA_DEFAULTS,
+  protectedResourceMetadataDocument,
+  type ProtectedResourceMetadata,
+  type ProtectedResourceMetadataOptions,
+} from './metadata/document.js';
+export { mcpAuthInfo, type McpAuthInfo } from './koa/mcp.js';

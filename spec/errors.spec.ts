@@ -16,6 +16,14 @@ describe('errors', () => {
         .to.equal('Bearer realm="api", error="insufficient_scope", error_description="more scope needed", scope="a b"');
     });
 
+    it('adds RFC 9470 acr_values and max_age, then the RFC 9728 resource_metadata, after the RFC 6750 attributes', () => {
+      expect(bearerChallenge({
+        realm: 'api', error: 'insufficient_user_authentication', description: 'authentication too old', acrValues: ['urn:a', 'urn:b'], maxAge: 0,
+        resourceMetadata: 'https://api.example.com/.well-known/oauth-protected-resource/mcp',
+      })).to.equal('Bearer realm="api", error="insufficient_user_authentication", error_description="authentication too old", acr_values="urn:a urn:b", max_age="0", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/mcp"');
+      expect(bearerChallenge({ acrValues: [], resourceMetadata: 'https://x.example/"' })).to.equal('Bearer resource_metadata="https://x.example/"');
+    });
+
     it('strips quotes, backslashes, controls and non-ASCII from values (RFC 6750 3 character set)', () => {
       expect(bearerChallenge({ realm: 'a"b\\c\r\nd\u00e9' })).to.equal('Bearer realm="abcd"');
     });

@@ -36,13 +36,22 @@ export interface ClaimRequirement {
   readonly expected: string;
 }
 
+/** `requireAuthLevel()` (RFC 9470): how the user authenticated (`acr`) and how recently (`auth_time`). */
+export interface AuthLevelRequirement {
+  readonly kind: 'authLevel';
+  /** The accepted `acr` values; absent when any will do. */
+  readonly acr?: readonly string[];
+  /** The largest accepted age of the authentication, in seconds; absent when any age will do. */
+  readonly maxAge?: number;
+}
+
 /** `anyOf()` / `allOf()`: a tree of requirements. */
 export interface CompositeRequirement {
   readonly kind: 'anyOf' | 'allOf';
   readonly requirements: readonly Requirement[];
 }
 
-export type Requirement = TokenRequirement | ScopesRequirement | AudienceRequirement | ClaimRequirement | CompositeRequirement;
+export type Requirement = TokenRequirement | ScopesRequirement | AudienceRequirement | ClaimRequirement | AuthLevelRequirement | CompositeRequirement;
 
 /**
  * Every scope named anywhere in the requirements, in first-seen order: material for

@@ -8,7 +8,10 @@ import { createUserResolver } from '../users/resolve-user.js';
 import { createUserInfoClient } from '../users/userinfo.js';
 import { reportRejection } from '../events.js';
 import { shareKeySets } from '../keys/control.js';
-import { AUTH_CONTEXT, type AuthContext, type AuthState } from './state.js';
+import { DEFAULTS } from '../core/options.js';
+import { factsOf, registerResourceServer } from '../metadata/facts.js';
+import { checkResource, metadataUrl } from '../metadata/resource.js';
+import { AUTH_CONTEXT, withChallenge, type AuthContext, type AuthState } from './state.js';
 
 /** Options of `authenticate()`: how tokens are established, how the token is read from Koa, and who the caller is. */
 export interface AuthenticateOptions<TClaims extends object = AccessTokenClaims, TUser = TClaims & AccessTokenClaims>
@@ -23,6 +26,13 @@ export interface AuthenticateOptions<TClaims extends object = AccessTokenClaims,
   allowBodyToken?: boolean | undefined;
   /** Read the token yourself (a cookie, a custom header); replaces the RFC 6750 methods. Return undefined for none. */
   getToken?: ((ctx: ParameterizedContext) => string | undefined | Promise<string | undefined>) | undefined;
+  /**
+   * Names the RFC 9728 metadata in every 401 and 403 challenge (`resource_metadata="…"`), so clients
+   * such as MCP clients discover the authorization server. `true`: the path-suffixed URL
+   * `protectedResourceMetadata()` serves for the (single) `audience`, e.g.
+   * `https://api.example.com/.well-known/oauth-protected-resource/mcp`; or that URL explicitly. Default off.
+   */
+  resourceMetadata?: boolean | string | undefined;
 }
 
 const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
@@ -48,7 +58,14 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
   const locations = { query: options.allowQueryToken === true, body: options.allowBodyToken === true };
   const getToken = options.getToken;
   const optional = options.optional === true;
-  const marker: AuthContext = Object.freeze({ realm, userinfo: createUserInfoClient(options, realm) });
+  const audiences = Object.freeze(typeof options.audience === 'string' ? [options.audience] : [...options.audience]);
+  const marker: AuthContext = Object.freeze({
+    realm,
+    userinfo: createUserInfoClient(options, realm),
+    resourceMetadata: resourceMetadataUrl(options.resourceMetadata, audiences),
+    clockTolerance: options.clockTolerance ?? DEFAULTS.clockTolerance,
+    audiences,
+  });
   const resolveUser = options.resolveUser === undefined ? undefined : createUserResolver({ ...options, resolveUser: options.resolveUser, realm });
 
   const middleware: Middleware<AuthState<TClaims, TUser>> = async function authenticateMiddleware(ctx, next) {
@@ -66,14 +83,36 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
       if (typeof token !== 'string') throw new TypeError('koa-token-guard: getToken must return a string or undefined');
       verified = await establish(token);
     } catch (error) {
-      if (error instanceof AuthError) error.realm = realm;
+      if (error instanceof AuthError) withChallenge(error, marker);
       reportRejection(options.onEvent, error);
       throw error;
     }
     ctx.state.auth = verified; // before resolveUser, which may call fetchUserInfo(ctx)
-    ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
+    if (resolveUser === undefined) ctx.state.user = verified.claims as TUser;
+    else if (marker.resourceMetadata === undefined) ctx.state.user = await resolveUser(verified.claims, ctx);
+    else {
+      try {
+        ctx.state.user = await resolveUser(verified.claims, ctx);
+      } catch (error) {
+        throw error instanceof AuthError ? withChallenge(error, marker) : error;
+      }
+    }
     await next();
   };
   shareKeySets(establish, middleware);
+  registerResourceServer(middleware, audiences, factsOf(options));
   return middleware;
+}
+
+function resourceMetadataUrl(option: AuthenticateOptions['resourceMetadata'], audiences: readonly string[]): string | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (typeof option === 'string') {
+    checkResource('resourceMetadata', option);
+    return option;
+  }
+  if (option !== true) throw new ConfigurationError("`resourceMetadata` must be true or the metadata's URL, e.g. 'https://api.example.com/.well-known/oauth-protected-resource/mcp'.");
+  if (audiences.length !== 1) {
+    throw new ConfigurationError("`resourceMetadata: true` needs exactly one `audience`, the resource identifier; with several, pass the metadata's URL, e.g. 'https://api.example.com/.well-known/oauth-protected-resource/mcp'.");
+  }
+  return metadataUrl(checkResource('audience (with resourceMetadata: true)', audiences[0]));
 }

@@ -1,4 +1,5 @@
 import type { ParameterizedContext } from 'koa';
+import type { AuthError } from '../errors.js';
 import type { AccessTokenClaims, VerifiedToken } from '../core/verify.js';
 import type { UserInfoClient } from '../users/userinfo.js';
 
@@ -16,6 +17,12 @@ export interface AuthState<TClaims extends object = AccessTokenClaims, TUser = T
 /** What guards need from the `authenticate()` that ran before them. */
 export interface AuthContext {
   readonly realm: string | undefined;
+  /** The RFC 9728 metadata URL every challenge names (`resourceMetadata` option), if any. */
+  readonly resourceMetadata?: string | undefined;
+  /** The leeway of time checks, in seconds; guards comparing times (`requireAuthLevel`) use it too. */
+  readonly clockTolerance?: number | undefined;
+  /** The accepted audiences, in the order configured. */
+  readonly audiences?: readonly string[] | undefined;
   /** The userinfo lookup `fetchUserInfo(ctx)` uses. */
   readonly userinfo?: UserInfoClient | undefined;
 }
@@ -28,4 +35,11 @@ type StateCarrier = Pick<ParameterizedContext, 'state'>;
 /** The marker `authenticate()` left, or undefined when it did not run on this request. */
 export function authContextOf(ctx: StateCarrier): AuthContext | undefined {
   return (ctx.state as Record<symbol, AuthContext | undefined>)[AUTH_CONTEXT];
+}
+
+/** Gives a refusal the challenge attributes of the `authenticate()` that ran: its realm and `resource_metadata`. */
+export function withChallenge<E extends AuthError>(error: E, context: AuthContext): E {
+  error.realm = context.realm;
+  error.resourceMetadata = context.resourceMetadata;
+  return error;
 }
