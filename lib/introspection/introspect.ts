@@ -98,7 +98,7 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
   };
 
   const cache = options.cache === false ? undefined : new AnswerCache({ ...options.cache, clockTolerance: verify.clockTolerance });
-  const shared = cache === undefined || verify.store === undefined ? undefined : new SharedAnswers(verify.store, source, verify.fetchTimeout, onEvent);
+  const shared = cache === undefined || verify.store === undefined ? undefined : new SharedAnswers(verify.store, () => source, verify.fetchTimeout, onEvent);
   const scope = `${options.endpoint ?? options.issuer!}\u0000${options.clientId}`;
 
   /** One call to the authorization server, within the per-server bound. Resolves to its (verified) answer. */

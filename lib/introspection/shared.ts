@@ -17,12 +17,13 @@ type Operation = 'get' | 'set' | 'lock' | 'unlock';
  */
 export class SharedAnswers {
   readonly #store: KeyStore;
-  readonly #source: string;
+  /** Names the endpoint in events; known once discovery found it. */
+  readonly #source: () => string;
   /** Seconds one store call may take, and the longest wait for another process's answer. */
   readonly #timeout: number;
   readonly #onEvent: EventHook | undefined;
 
-  constructor(store: KeyStore, source: string, timeout: number, onEvent: EventHook | undefined) {
+  constructor(store: KeyStore, source: () => string, timeout: number, onEvent: EventHook | undefined) {
     this.#store = store;
     this.#source = source;
     this.#timeout = timeout;
@@ -77,8 +78,8 @@ export class SharedAnswers {
     try {
       return await within(call(), this.#timeout, 'store timed out');
     } catch (error) {
-      debug('%s: store %s failed: %s', this.#source, operation, (error as Error)?.message);
-      emit(this.#onEvent, { type: 'key_store_failed', source: this.#source, operation });
+      debug('%s: store %s failed: %s', this.#source(), operation, (error as Error)?.message);
+      emit(this.#onEvent, { type: 'key_store_failed', source: this.#source(), operation });
       return undefined;
     }
   }
