@@ -60,8 +60,18 @@ export function scopesGuard(scopes: unknown, options: RequireScopesOptions, impl
       : ({ scopes: granted }) => (list.some((s) => granted.has(s)) ? undefined : insufficientScope(list, match)));
   }
   // The scope itself first: one Set lookup when the token holds exactly what the route names.
-  const holds = (granted: ReadonlySet<string>, i: number): boolean => granted.has(list[i]!) || implying[i]!.some((s) => granted.has(s));
+  const holds = (granted: ReadonlySet<string>, i: number): boolean => {
+    if (granted.has(list[i]!)) return true;
+    for (const scope of implying[i]!) if (granted.has(scope)) return true;
+    return false;
+  };
   return createGuard('requireScopes', requirement, match === 'all'
-    ? ({ scopes: granted }) => (list.every((_, i) => holds(granted, i)) ? undefined : insufficientScope(list, match))
-    : ({ scopes: granted }) => (list.some((_, i) => holds(granted, i)) ? undefined : insufficientScope(list, match)));
+    ? ({ scopes: granted }) => {
+      for (let i = 0; i < list.length; i++) if (!holds(granted, i)) return insufficientScope(list, match);
+      return undefined;
+    }
+    : ({ scopes: granted }) => {
+      for (let i = 0; i < list.length; i++) if (holds(granted, i)) return undefined;
+      return insufficientScope(list, match);
+    });
 }
