@@ -87,6 +87,16 @@ describe('koa/protectedResourceMetadata (RFC 9728 3)', () => {
     expect([reply.status, (reply.json() as { resource: string }).resource]).to.deep.equal([200, 'https://root.example.com/']);
   });
 
+  it('serves several resources of one app, each at its own URL, the root by the first mounted', async () => {
+    const app = new Koa();
+    app.use(protectedResourceMetadata({ resource: 'https://api.example.com/one', authorizationServers: AS }));
+    app.use(protectedResourceMetadata({ resource: 'https://api.example.com/two', authorizationServers: AS }));
+    const resourceAt = async (path: string): Promise<string> => (((await request(app, path)).json()) as { resource: string }).resource;
+    expect(await resourceAt('/.well-known/oauth-protected-resource/one')).to.equal('https://api.example.com/one');
+    expect(await resourceAt('/.well-known/oauth-protected-resource/two')).to.equal('https://api.example.com/two');
+    expect(await resourceAt('/.well-known/oauth-protected-resource')).to.equal('https://api.example.com/one');
+  });
+
   it('publishes what an authenticate() created after it enforces', async () => {
     const resource = 'https://api.example.com/mcp-late-authenticate';
     const app = new Koa();
