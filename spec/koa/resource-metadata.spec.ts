@@ -87,13 +87,25 @@ describe('koa/protectedResourceMetadata (RFC 9728 3)', () => {
     expect([reply.status, (reply.json() as { resource: string }).resource]).to.deep.equal([200, 'https://root.example.com/']);
   });
 
-  it('publishes what an authenticate() created after it enforces', async () => {
+  it('serves several resources of one app, each at its own URL, the root by the first mounted', async () => {
+    const app = new Koa();
+    app.use(protectedResourceMetadata({ resource: 'https://api.example.com/one', authorizationServers: AS }));
+    app.use(protectedResourceMetadata({ resource: 'https://api.example.com/two', authorizationServers: AS }));
+    const resourceAt = async (path: string): Promise<string> => (((await request(app, path)).json()) as { resource: string }).resource;
+    expect(await resourceAt('/.well-known/oauth-protected-resource/one')).to.equal('https://api.example.com/one');
+    expect(await resourceAt('/.well-known/oauth-protected-resource/two')).to.equal('https://api.example.com/two');
+    expect(await resourceAt('/.well-known/oauth-protected-resource')).to.equal('https://api.example.com/one');
+  });
+
+  it('publishes what an authenticate() created after it enforces, even after a first request', async () => {
     const resource = 'https://api.example.com/mcp-late-authenticate';
     const app = new Koa();
     app.use(protectedResourceMetadata({ resource, authorizationServers: [AS] }));
+    const methods = async (): Promise<string[]> =>
+      ((await request(app, '/.well-known/oauth-protected-resource/mcp-late-authenticate')).json() as { bearer_methods_supported: string[] }).bearer_methods_supported;
+    expect(await methods()).to.deep.equal(['header']);
     app.use(authenticate({ issuer: 'https://late.example.com/', jwksUri: 'https://late.example.com/jwks', audience: resource, allowQueryToken: true }));
-    const reply = await request(app, '/.well-known/oauth-protected-resource/mcp-late-authenticate');
-    expect((reply.json() as { bearer_methods_supported: string[] }).bearer_methods_supported).to.deep.equal(['header', 'query']);
+    expect(await methods()).to.deep.equal(['header', 'query']);
   });
 });
 
@@ -150,6 +162,16 @@ describe('koa/authenticate resourceMetadata (RFC 9728 5.1)', () => {
     const reply = await request(appWith(true), '/userinfo', { headers: bearer(await provider.sign()) });
     expect([reply.status, reply.headers['www-authenticate']]).to.deep.equal([
       401, `Bearer realm="api", error="invalid_token", error_description="token not accepted by the identity provider", resource_metadata="${METADATA_URL}"`,
+    ]);
+  });
+
+  it('names it in the refusal of resolveUser', async () => {
+    const app = new Koa();
+    app.silent = true;
+    app.use(authenticate({ issuer: provider.issuer, audience: provider.audience, resourceMetadata: true, resolveUser: () => null }));
+    const reply = await request(app, '/', { headers: bearer(await provider.sign()) });
+    expect([reply.status, reply.headers['www-authenticate']]).to.deep.equal([
+      401, `Bearer realm="api", error="invalid_token", error_description="unknown user", resource_metadata="${METADATA_URL}"`,
     ]);
   });
 
