@@ -9,6 +9,9 @@
 /** The RFC 6750 section 3.1 error codes. */
 export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
 
+/** The RFC 9449 section 7.1 and 12.2 error codes of a `DPoP` challenge. */
+export type DpopErrorCode = 'invalid_dpop_proof' | 'use_dpop_nonce';
+
 /** Stable codes, one per reason. Safe to switch on, log and count. */
 export type AuthErrorCode =
   // 401 without an error attribute (RFC 6750 3.1: the request carried no credentials)
@@ -36,13 +39,35 @@ export type AuthErrorCode =
   | 'user_unknown'
   | 'userinfo_rejected'
   | 'userinfo_sub_mismatch'
+  | 'token_dpop_bound'
+  | 'token_not_dpop_bound'
+  | 'dpop_required'
+  // 401 invalid_dpop_proof (RFC 9449 4.3)
+  | 'dpop_proof_missing'
+  | 'dpop_proof_multiple'
+  | 'dpop_proof_too_large'
+  | 'dpop_proof_malformed'
+  | 'dpop_typ_invalid'
+  | 'dpop_alg_not_allowed'
+  | 'dpop_jwk_invalid'
+  | 'dpop_signature_invalid'
+  | 'dpop_htm_mismatch'
+  | 'dpop_htu_mismatch'
+  | 'dpop_iat_invalid'
+  | 'dpop_jti_invalid'
+  | 'dpop_replayed'
+  | 'dpop_ath_mismatch'
+  | 'dpop_key_mismatch'
+  // 401 use_dpop_nonce (RFC 9449 8)
+  | 'dpop_nonce_required'
   // 403 insufficient_scope
   | 'insufficient_scope'
   | 'claim_requirement_failed'
   | 'userinfo_forbidden'
   // 503
   | 'key_source_unavailable'
-  | 'userinfo_unavailable';
+  | 'userinfo_unavailable'
+  | 'dpop_replay_unavailable';
 
 // RFC 6750 3: quoted-string values use %x20-21 / %x23-5B / %x5D-7E only.
 const UNSAFE_HEADER_CHARS = /[^\x20\x21\x23-\x5B\x5D-\x7E]/g;
@@ -70,20 +95,50 @@ export function bearerChallenge({ realm, error, description, scope }: ChallengeP
   return attrs.length === 0 ? 'Bearer' : `Bearer ${attrs.join(', ')}`;
 }
 
+/** What `authenticate()` tells an error about DPoP, so its challenges follow RFC 9449 7.1. */
+export interface DpopChallengeContext {
+  /** The proof algorithms accepted, space-separated: the `algs` attribute. */
+  readonly algs: string;
+  /** The request used `Authorization: DPoP`: the error goes in a `DPoP` challenge instead of a `Bearer` one. */
+  readonly scheme: 'Bearer' | 'DPoP' | undefined;
+  /** `dpop.required`: no `Bearer` challenge is offered. */
+  readonly required: boolean;
+}
+
+/** Parameters of one `WWW-Authenticate: DPoP …` challenge (RFC 9449 7.1). */
+export interface DpopChallengeParams {
+  error?: BearerErrorCode | DpopErrorCode | undefined;
+  description?: string | undefined;
+  scope?: readonly string[] | undefined;
+  algs?: string | undefined;
+}
+
+/** Builds a `DPoP` challenge (RFC 9449 7.1) with every value made header-safe. */
+export function dpopChallenge({ error, description, scope, algs }: DpopChallengeParams): string {
+  const attrs: string[] = [];
+  if (error !== undefined) attrs.push(`error="${error}"`);
+  if (description !== undefined) attrs.push(`error_description="${headerSafe(description)}"`);
+  if (scope !== undefined && scope.length > 0) attrs.push(`scope="${headerSafe(scope.join(' '))}"`);
+  if (algs !== undefined) attrs.push(`algs="${headerSafe(algs)}"`);
+  return attrs.length === 0 ? 'DPoP' : `DPoP ${attrs.join(', ')}`;
+}
+
 /** Base class of every error this package throws at request time. */
 export abstract class AuthError extends Error {
   /** HTTP status Koa answers with. */
   abstract readonly status: number;
-  /** The RFC 6750 `error` attribute, when the challenge carries one. */
-  readonly error: BearerErrorCode | undefined;
+  /** The RFC 6750 (or RFC 9449) `error` attribute, when the challenge carries one. */
+  readonly error: BearerErrorCode | DpopErrorCode | undefined;
   /** Stable reason code. */
   readonly code: AuthErrorCode;
   /** Koa renders `message` as the body when `expose` is true; ours are fixed, safe phrases. */
   readonly expose = true;
   /** The realm of the challenge; set by `authenticate()` from its options. */
   realm: string | undefined;
+  /** Set by `authenticate()` when `dpop` is configured: the challenges then follow RFC 9449 7.1. */
+  dpop: DpopChallengeContext | undefined;
 
-  constructor(code: AuthErrorCode, error: BearerErrorCode | undefined, description: string, options?: ErrorOptions) {
+  constructor(code: AuthErrorCode, error: BearerErrorCode | DpopErrorCode | undefined, description: string, options?: ErrorOptions) {
     super(description, options);
     this.name = new.target.name;
     this.code = code;
@@ -97,11 +152,23 @@ export abstract class AuthError extends Error {
 
   /** Response headers: Koa's default handler and most error middleware copy these onto the response. */
   get headers(): Record<string, string> {
-    return { 'WWW-Authenticate': this.challenge() };
+    return { 'WWW-Authenticate': this.dpop === undefined ? this.challenge() : this.dpopChallenges(this.dpop) };
   }
 
   protected challenge(): string {
-    return bearerChallenge({ realm: this.realm, error: this.error, description: this.error ? this.message : undefined });
+    return bearerChallenge({ realm: this.realm, error: this.error as BearerErrorCode | undefined, description: this.error ? this.message : undefined });
+  }
+
+  /**
+   * RFC 9449 7.1: a refusal of a DPoP request is a `DPoP` challenge carrying the error; any other keeps
+   * its `Bearer` challenge first (clients such as MCP's read only that) and offers `DPoP algs` after it.
+   */
+  private dpopChallenges(dpop: DpopChallengeContext): string {
+    if (dpop.scheme === 'DPoP' || dpop.required || this.error === 'invalid_dpop_proof' || this.error === 'use_dpop_nonce') {
+      const scope = (this as { scopes?: readonly string[] }).scopes;
+      return dpopChallenge({ error: this.error, description: this.error ? this.message : undefined, scope, algs: dpop.algs });
+    }
+    return `${this.challenge()}, ${dpopChallenge({ algs: dpop.algs })}`;
   }
 
   /** The RFC 6750 JSON body: `{ error, error_description }`. */
@@ -115,6 +182,34 @@ export class MissingCredentialsError extends AuthError {
   readonly status = 401;
   constructor(description = 'authentication required') {
     super('credentials_missing', undefined, description);
+  }
+}
+
+/** 401 `invalid_dpop_proof` (RFC 9449 7.1): the request's DPoP proof is missing, malformed, or does not fit the request or the token. */
+export class InvalidDpopProofError extends AuthError {
+  readonly status = 401;
+  constructor(code: AuthErrorCode, description: string, options?: ErrorOptions) {
+    super(code, 'invalid_dpop_proof', description, options);
+  }
+
+  protected override challenge(): string {
+    return dpopChallenge({ error: 'invalid_dpop_proof', description: this.message, algs: this.dpop?.algs });
+  }
+}
+
+/** 401 `use_dpop_nonce` (RFC 9449 8): the proof must carry the server nonce sent in the `DPoP-Nonce` header. */
+export class UseDpopNonceError extends AuthError {
+  readonly status = 401;
+  /** The nonce the client must put into its next proof. */
+  readonly nonce: string;
+  /** `stale`: the proof carried a nonce, but not a current one of ours. */
+  constructor(nonce: string, stale = false) {
+    super('dpop_nonce_required', 'use_dpop_nonce', stale ? 'DPoP nonce expired or invalid' : 'DPoP nonce required');
+    this.nonce = nonce;
+  }
+
+  override get headers(): Record<string, string> {
+    return { 'WWW-Authenticate': dpopChallenge({ error: 'use_dpop_nonce', description: this.message, algs: this.dpop?.algs }), 'DPoP-Nonce': this.nonce };
   }
 }
 
@@ -205,6 +300,16 @@ export class UnknownUserError extends AuthError {
 export class UserInfoUnavailableError extends TemporarilyUnavailableError {
   constructor(retryAfter: number, options?: ErrorOptions) {
     super('userinfo_unavailable', 'user information is temporarily unavailable', retryAfter, options);
+  }
+}
+
+/**
+ * 503 with `Retry-After`: the in-memory DPoP replay store is full of proofs still inside their window.
+ * Forgetting one would let it be replayed, so new proofs wait instead (fail closed).
+ */
+export class DpopReplayUnavailableError extends TemporarilyUnavailableError {
+  constructor(retryAfter: number, options?: ErrorOptions) {
+    super('dpop_replay_unavailable', 'DPoP proof checking is temporarily unavailable', retryAfter, options);
   }
 }
 

@@ -20,6 +20,8 @@ export type TokenGuardEvent =
   | { type: 'key_set_served_stale'; source: string; age: number }
   /** The shared store failed or timed out; the process carried on with its own memory and fetch. */
   | { type: 'key_store_failed'; source: string; operation: 'get' | 'set' | 'lock' | 'unlock' }
+  /** The shared DPoP replay store failed; the proof was checked against this process's memory (or refused with 503). */
+  | { type: 'dpop_replay_store_failed' }
   /** A request was refused; `code` is the stable `AuthError` code. */
   | { type: 'token_rejected'; code: AuthErrorCode; status: number };
 

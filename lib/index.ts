@@ -17,6 +17,13 @@ export {
   TemporarilyUnavailableError,
   MissingCredentialsError,
   bearerChallenge,
+  dpopChallenge,
+  DpopReplayUnavailableError,
+  InvalidDpopProofError,
+  UseDpopNonceError,
+  type DpopChallengeContext,
+  type DpopChallengeParams,
+  type DpopErrorCode,
   type AuthErrorCode,
   type BearerErrorCode,
   type ChallengeParams,
@@ -41,3 +48,5 @@ export { memoryStore, type KeyStore } from './keys/store.js';
 export { KeySourceError, type FetchFailureReason } from './keys/fetch.js';
 export type { EventHook, KeySetLoadReason, TokenGuardEvent } from './events.js';
 export type { IssuerSettings } from './core/options.js';
+export { DPOP_DEFAULTS, type DpopNonceOptions, type DpopOptions } from './dpop/options.js';
+export { normaliseHtu, requestHtu, type HtuRequest } from './dpop/htu.js';

@@ -2,7 +2,13 @@ import type { Middleware, ParameterizedContext } from 'koa';
 import { extractToken } from '../bearer/extract.js';
 import { createVerifier, type AccessTokenClaims, type VerifiedToken } from '../core/verify.js';
 import type { VerifyOptions } from '../core/options.js';
-import { AuthError, ConfigurationError, MissingCredentialsError } from '../errors.js';
+import { AuthError, ConfigurationError, MissingCredentialsError, type DpopChallengeContext } from '../errors.js';
+import { DEFAULTS } from '../core/options.js';
+import { readDpopCredentials } from '../credentials/read.js';
+import { boundJkt, checkBinding, type DpopMode } from '../dpop/binding.js';
+import { requestHtu } from '../dpop/htu.js';
+import { resolveDpopOptions, type DpopOptions } from '../dpop/options.js';
+import { createDpopChecker, type DpopResult } from '../dpop/validate.js';
 import type { UserOptions } from '../users/options.js';
 import { createUserResolver } from '../users/resolve-user.js';
 import { createUserInfoClient } from '../users/userinfo.js';
@@ -23,6 +29,11 @@ export interface AuthenticateOptions<TClaims extends object = AccessTokenClaims,
   allowBodyToken?: boolean | undefined;
   /** Read the token yourself (a cookie, a custom header); replaces the RFC 6750 methods. Return undefined for none. */
   getToken?: ((ctx: ParameterizedContext) => string | undefined | Promise<string | undefined>) | undefined;
+  /**
+   * DPoP sender-constrained tokens (RFC 9449): accept `Authorization: DPoP <token>` with a proof. Without
+   * it, a DPoP-bound token (`cnf.jkt`) is refused, since its binding cannot be checked. Default: off.
+   */
+  dpop?: DpopOptions | undefined;
 }
 
 const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
@@ -50,12 +61,28 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
   const optional = options.optional === true;
   const marker: AuthContext = Object.freeze({ realm, userinfo: createUserInfoClient(options, realm) });
   const resolveUser = options.resolveUser === undefined ? undefined : createUserResolver({ ...options, resolveUser: options.resolveUser, realm });
+  const dpopOptions = resolveDpopOptions(options.dpop, options.store, options.clockTolerance ?? DEFAULTS.clockTolerance);
+  const dpop = dpopOptions === undefined ? undefined : createDpopChecker(dpopOptions, options.onEvent);
+  const mode: DpopMode = dpopOptions === undefined ? 'off' : dpopOptions.required ? 'required' : 'allowed';
+  // The three ways a refusal's challenges can look, built once (RFC 9449 7.1).
+  const challengeFor = dpopOptions === undefined ? undefined : (() => {
+    const { algs, required } = dpopOptions;
+    const byScheme = {
+      none: Object.freeze({ algs, required, scheme: undefined }),
+      Bearer: Object.freeze({ algs, required, scheme: 'Bearer' as const }),
+      DPoP: Object.freeze({ algs, required, scheme: 'DPoP' as const }),
+    };
+    return (scheme: 'Bearer' | 'DPoP' | undefined): DpopChallengeContext => byScheme[scheme ?? 'none'];
+  })();
 
   const middleware: Middleware<AuthState<TClaims, TUser>> = async function authenticateMiddleware(ctx, next) {
     (ctx.state as Record<symbol, AuthContext>)[AUTH_CONTEXT] = marker;
     let verified: VerifiedToken<TClaims>;
+    let scheme: 'Bearer' | 'DPoP' | undefined;
+    let proven: DpopResult | undefined;
     try {
-      const token = getToken ? await getToken(ctx) : extractToken(ctx, locations);
+      const credentials = dpop === undefined ? undefined : readDpopCredentials(ctx, locations);
+      const token = credentials?.token ?? (getToken ? await getToken(ctx) : extractToken(ctx, locations));
       if (token === undefined || token === null) {
         if (optional) {
           await next();
@@ -64,15 +91,37 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
         throw new MissingCredentialsError();
       }
       if (typeof token !== 'string') throw new TypeError('koa-token-guard: getToken must return a string or undefined');
+      scheme = credentials?.scheme ?? 'Bearer';
       verified = await verify(token);
+      // RFC 9449 7: the binding is checked on every request; the proof is never cached, the token's verification is.
+      const jkt = checkBinding(scheme, boundJkt(verified.claims), mode);
+      if (jkt !== undefined) {
+        proven = await dpop!.check({ method: ctx.method, htu: requestHtu(ctx), proof: credentials!.proof!, accessToken: token, jkt });
+      }
     } catch (error) {
-      if (error instanceof AuthError) error.realm = realm;
+      if (error instanceof AuthError) {
+        error.realm = realm;
+        if (challengeFor !== undefined) error.dpop = challengeFor(scheme);
+      }
       reportRejection(options.onEvent, error);
       throw error;
     }
-    ctx.state.auth = verified; // before resolveUser, which may call fetchUserInfo(ctx)
-    ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
-    await next();
+    if (proven?.nonce !== undefined) ctx.set('DPoP-Nonce', proven.nonce);
+    // before resolveUser, which may call fetchUserInfo(ctx)
+    ctx.state.auth = proven === undefined ? verified : { ...verified, dpop: Object.freeze({ jkt: proven.jkt }) };
+    if (challengeFor === undefined) {
+      ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
+      await next();
+      return;
+    }
+    // Refusals further down (guards, resolveUser, fetchUserInfo) get the challenges of the scheme used.
+    try {
+      ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
+      await next();
+    } catch (error) {
+      if (error instanceof AuthError && error.dpop === undefined) error.dpop = challengeFor(scheme);
+      throw error;
+    }
   };
   shareKeySets(verify, middleware);
   return middleware;

@@ -6,3 +6,4 @@ export { createTestIssuer, type TestAddKeyOptions, type TestIssuer, type TestIss
 export { createTestKey, type TestAlgorithm, type TestKey, type TestKeyOptions } from './keys.js';
 export type { TestClaims, TestSignOptions } from './sign.js';
 export type { TestOutage } from './endpoints.js';
+export { createDpopKey, type TestDpopKey, type TestProofOptions } from './dpop.js';
