@@ -9,9 +9,9 @@ export interface ReplayCache {
   add(jkt: string, jti: string): Promise<boolean>;
 }
 
-/** The store key of one proof: hashed, so neither a client's `jti` nor its length reaches the store. */
+/** The store key of one proof: hashed, so neither a client's `jti` nor its length reaches the store; length-prefixed, so no two pairs collide. */
 export function replayKey(jkt: string, jti: string): string {
-  return `dpop:jti:${createHash('sha256').update(jkt).update('\0').update(jti).digest('base64url')}`;
+  return `dpop:jti:${createHash('sha256').update(`${jkt.length}:${jkt}`).update(jti).digest('base64url')}`;
 }
 
 /**

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import Koa from 'koa';
 import Router from '@koa/router';
 import { authenticate, requireScopes, type AuthenticateOptions, type AuthState } from '../../lib/index.js';
+import { nonceSource } from '../../lib/dpop/nonce.js';
 import { createDpopKey, createTestIssuer, type TestDpopKey, type TestIssuer } from '../../lib/testing/index.js';
 import { ALGS, dpop, serve, type Served } from './support.js';
 
@@ -265,6 +266,16 @@ describe('dpop/authenticate: DPoP-bound tokens through authenticate() (RFC 9449)
       const retry = await s.send('/messages', { headers: dpop(token, await key.proof({ method: 'GET', url, accessToken: token, nonce })) });
       expect(retry.status).to.equal(200);
       expect(retry.headers['dpop-nonce']).to.equal(undefined);
+    });
+
+    it('a success with a nonce in its last step carries a fresh DPoP-Nonce', async () => {
+      const s = await start({ nonce: { secret: SECRET, lifetime: 300 } });
+      const token = await issuer.sign({}, { dpopKey: key });
+      const nonces = nonceSource([new TextEncoder().encode(SECRET)], 300);
+      const older = nonces.current(Date.now() - 300_000);
+      const reply = await s.send('/messages', { headers: dpop(token, await key.proof({ method: 'GET', url: `${s.origin}/messages`, accessToken: token, nonce: older })) });
+      expect(reply.status).to.equal(200);
+      expect(reply.headers['dpop-nonce']).to.equal(nonces.current());
     });
 
     it('a made-up nonce is use_dpop_nonce too', async () => {
