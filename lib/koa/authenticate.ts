@@ -1,9 +1,9 @@
 import type { Middleware, ParameterizedContext } from 'koa';
 import { extractToken } from '../bearer/extract.js';
-import { createVerifier, type AccessTokenClaims, type VerifiedToken } from '../core/verify.js';
-import type { VerifyOptions } from '../core/options.js';
-import { AuthError, ConfigurationError, MissingCredentialsError, type DpopChallengeContext } from '../errors.js';
+import type { AccessTokenClaims, VerifiedToken } from '../core/verify.js';
+import { createEstablisher, type EstablishOptions } from '../core/establish.js';
 import { DEFAULTS } from '../core/options.js';
+import { AuthError, ConfigurationError, MissingCredentialsError, type DpopChallengeContext } from '../errors.js';
 import { readDpopCredentials } from '../credentials/read.js';
 import { boundJkt, checkBinding, type DpopMode } from '../dpop/binding.js';
 import { requestHtu } from '../dpop/htu.js';
@@ -16,9 +16,9 @@ import { reportRejection } from '../events.js';
 import { shareKeySets } from '../keys/control.js';
 import { AUTH_CONTEXT, type AuthContext, type AuthState } from './state.js';
 
-/** Options of `authenticate()`: the verification options, how the token is read from Koa, and who the caller is. */
+/** Options of `authenticate()`: how tokens are established, how the token is read from Koa, and who the caller is. */
 export interface AuthenticateOptions<TClaims extends object = AccessTokenClaims, TUser = TClaims & AccessTokenClaims>
-  extends VerifyOptions, UserOptions<TClaims, TUser, ParameterizedContext> {
+  extends EstablishOptions, UserOptions<TClaims, TUser, ParameterizedContext> {
   /** With `true`, a request without credentials passes with `ctx.state.user` undefined; bad credentials still fail. Default false. */
   optional?: boolean | undefined;
   /** The `realm` of every `WWW-Authenticate` challenge. Default `'api'`. */
@@ -39,8 +39,8 @@ export interface AuthenticateOptions<TClaims extends object = AccessTokenClaims,
 const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
 
 /**
- * Koa middleware that verifies the request's bearer token and sets `ctx.state.user` (the claims) and
- * `ctx.state.auth` (token, header, claims, scopes). Refusals are thrown as `AuthError`s, which Koa's
+ * Koa middleware that establishes the request's bearer token and sets `ctx.state.user` (the claims) and
+ * `ctx.state.auth` (token, source, header, claims, scopes). Refusals are thrown as `AuthError`s, which Koa's
  * default handler renders with the right status and `WWW-Authenticate` challenge.
  *
  * Options are checked here, at startup: bad configuration throws a `ConfigurationError`.
@@ -48,7 +48,7 @@ const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
 export function authenticate<TClaims extends object = AccessTokenClaims, TUser = TClaims & AccessTokenClaims>(
   options: AuthenticateOptions<TClaims, TUser>,
 ): Middleware<AuthState<TClaims, TUser>> {
-  const verify = createVerifier<TClaims>(options);
+  const establish = createEstablisher<TClaims>(options);
   const realm = options.realm ?? 'api';
   if (typeof realm !== 'string' || !REALM_CHARS.test(realm)) {
     throw new ConfigurationError('`realm` must be a string without `"`, `\\` or control characters (RFC 6750 3).');
@@ -92,8 +92,9 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
       }
       if (typeof token !== 'string') throw new TypeError('koa-token-guard: getToken must return a string or undefined');
       scheme = credentials?.scheme ?? 'Bearer';
-      verified = await verify(token);
-      // RFC 9449 7: the binding is checked on every request; the proof is never cached, the token's verification is.
+      verified = await establish(token);
+      // RFC 9449 7: the binding is checked on every request, whatever established the token (JWT or
+      // introspection); the proof is never cached, the token's establishment is.
       const jkt = checkBinding(scheme, boundJkt(verified.claims), mode);
       if (jkt !== undefined) {
         proven = await dpop!.check({ method: ctx.method, htu: requestHtu(ctx), proof: credentials!.proof!, accessToken: token, jkt });
@@ -123,6 +124,6 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
       throw error;
     }
   };
-  shareKeySets(verify, middleware);
+  shareKeySets(establish, middleware);
   return middleware;
 }
