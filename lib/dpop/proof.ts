@@ -92,7 +92,7 @@ export function createProofVerifier(options: ResolvedDpopOptions, nonces?: Nonce
     } catch (error) {
       // A key that does not fit alg (curve, RSA size) fails in jose's key check: the key's fault, not the signature's.
       if (error instanceof errors.JWSSignatureVerificationFailed) throw new InvalidDpopProofError('dpop_signature_invalid', 'invalid DPoP proof signature', { cause: error });
-      if (error instanceof TypeError || error instanceof errors.JOSENotSupported) throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key', { cause: error });
+      if (error instanceof TypeError) throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key', { cause: error });
       throw new InvalidDpopProofError('dpop_proof_malformed', 'malformed DPoP proof', { cause: error });
     }
     if (header.b64 !== undefined || tokenJsonDefect(proof, MAX_JSON_DEPTH) !== undefined) throw new InvalidDpopProofError('dpop_proof_malformed', 'malformed DPoP proof');
