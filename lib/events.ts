@@ -27,6 +27,8 @@ export type TokenGuardEvent =
   | { type: 'introspection_failed'; source: string; failure: FetchFailureReason; status: number | undefined }
   /** The authorization server refused our own client authentication (401/403): fix `introspection.clientId` and its credentials. */
   | { type: 'introspection_client_rejected'; source: string; status: number }
+  /** The shared DPoP replay store failed; the proof was checked against this process's memory (or refused with 503). */
+  | { type: 'dpop_replay_store_failed' }
   /** A request was refused; `code` is the stable `AuthError` code. */
   | { type: 'token_rejected'; code: AuthErrorCode; status: number };
 

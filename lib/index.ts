@@ -22,6 +22,13 @@ export {
   MissingCredentialsError,
   InsufficientUserAuthenticationError,
   bearerChallenge,
+  dpopChallenge,
+  DpopReplayUnavailableError,
+  InvalidDpopProofError,
+  UseDpopNonceError,
+  type DpopChallengeContext,
+  type DpopChallengeParams,
+  type DpopErrorCode,
   type AuthErrorCode,
   type BearerErrorCode,
   type ChallengeParams,
@@ -66,3 +73,5 @@ export {
   type ProtectedResourceMetadataOptions,
 } from './metadata/document.js';
 export { mcpAuthInfo, type McpAuthInfo } from './koa/mcp.js';
+export { DPOP_DEFAULTS, type DpopNonceOptions, type DpopOptions } from './dpop/options.js';
+export { normaliseHtu, requestHtu, type HtuRequest } from './dpop/htu.js';

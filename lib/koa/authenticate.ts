@@ -2,13 +2,18 @@ import type { Middleware, ParameterizedContext } from 'koa';
 import { extractToken } from '../bearer/extract.js';
 import type { AccessTokenClaims, VerifiedToken } from '../core/verify.js';
 import { createEstablisher, type EstablishOptions } from '../core/establish.js';
-import { AuthError, ConfigurationError, MissingCredentialsError } from '../errors.js';
+import { DEFAULTS } from '../core/options.js';
+import { AuthError, ConfigurationError, MissingCredentialsError, type DpopChallengeContext } from '../errors.js';
+import { readDpopCredentials } from '../credentials/read.js';
+import { boundJkt, checkBinding, type DpopMode } from '../dpop/binding.js';
+import { requestHtu } from '../dpop/htu.js';
+import { resolveDpopOptions, type DpopOptions } from '../dpop/options.js';
+import { createDpopChecker, type DpopResult } from '../dpop/validate.js';
 import type { UserOptions } from '../users/options.js';
 import { createUserResolver } from '../users/resolve-user.js';
 import { createUserInfoClient } from '../users/userinfo.js';
 import { reportRejection } from '../events.js';
 import { shareKeySets } from '../keys/control.js';
-import { DEFAULTS } from '../core/options.js';
 import { factsOf, registerResourceServer } from '../metadata/facts.js';
 import { checkResource, metadataUrl } from '../metadata/resource.js';
 import { AUTH_CONTEXT, withChallenge, type AuthContext, type AuthState } from './state.js';
@@ -33,6 +38,11 @@ export interface AuthenticateOptions<TClaims extends object = AccessTokenClaims,
    * `https://api.example.com/.well-known/oauth-protected-resource/mcp`; or that URL explicitly. Default off.
    */
   resourceMetadata?: boolean | string | undefined;
+  /**
+   * DPoP sender-constrained tokens (RFC 9449): accept `Authorization: DPoP <token>` with a proof. Without
+   * it, a DPoP-bound token (`cnf.jkt`) is refused, since its binding cannot be checked. Default: off.
+   */
+  dpop?: DpopOptions | undefined;
 }
 
 const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
@@ -67,12 +77,36 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
     audiences,
   });
   const resolveUser = options.resolveUser === undefined ? undefined : createUserResolver({ ...options, resolveUser: options.resolveUser, realm });
+  const dpopOptions = resolveDpopOptions(options.dpop, options.store, options.clockTolerance ?? DEFAULTS.clockTolerance);
+  const dpop = dpopOptions === undefined ? undefined : createDpopChecker(dpopOptions, options.onEvent);
+  const mode: DpopMode = dpopOptions === undefined ? 'off' : dpopOptions.required ? 'required' : 'allowed';
+  // The three ways a refusal's challenges can look, built once (RFC 9449 7.1).
+  const challengeFor = dpopOptions === undefined ? undefined : (() => {
+    const { algs, required } = dpopOptions;
+    const byScheme = {
+      none: Object.freeze({ algs, required, scheme: undefined }),
+      Bearer: Object.freeze({ algs, required, scheme: 'Bearer' as const }),
+      DPoP: Object.freeze({ algs, required, scheme: 'DPoP' as const }),
+    };
+    return (scheme: 'Bearer' | 'DPoP' | undefined): DpopChallengeContext => byScheme[scheme ?? 'none'];
+  })();
 
   const middleware: Middleware<AuthState<TClaims, TUser>> = async function authenticateMiddleware(ctx, next) {
     (ctx.state as Record<symbol, AuthContext>)[AUTH_CONTEXT] = marker;
     let verified: VerifiedToken<TClaims>;
+    let scheme: 'Bearer' | 'DPoP' | undefined;
+    let proven: DpopResult | undefined;
+    // Every refusal gets the realm, resource_metadata and, with DPoP, the challenges of the scheme used.
+    const challenged = (error: unknown): unknown => {
+      if (error instanceof AuthError) {
+        withChallenge(error, marker);
+        if (challengeFor !== undefined && error.dpop === undefined) error.dpop = challengeFor(scheme);
+      }
+      return error;
+    };
     try {
-      const token = getToken ? await getToken(ctx) : extractToken(ctx, locations);
+      const credentials = dpop === undefined ? undefined : readDpopCredentials(ctx, locations);
+      const token = credentials?.token ?? (getToken ? await getToken(ctx) : extractToken(ctx, locations));
       if (token === undefined || token === null) {
         if (optional) {
           await next();
@@ -81,23 +115,33 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
         throw new MissingCredentialsError();
       }
       if (typeof token !== 'string') throw new TypeError('koa-token-guard: getToken must return a string or undefined');
+      scheme = credentials?.scheme ?? 'Bearer';
       verified = await establish(token);
+      // RFC 9449 7: the binding is checked on every request, whatever established the token (JWT or
+      // introspection); the proof is never cached, the token's establishment is.
+      const jkt = checkBinding(scheme, boundJkt(verified.claims), mode);
+      if (jkt !== undefined) {
+        proven = await dpop!.check({ method: ctx.method, htu: requestHtu(ctx), proof: credentials!.proof!, accessToken: token, jkt });
+      }
     } catch (error) {
-      if (error instanceof AuthError) withChallenge(error, marker);
-      reportRejection(options.onEvent, error);
+      reportRejection(options.onEvent, challenged(error));
       throw error;
     }
-    ctx.state.auth = verified; // before resolveUser, which may call fetchUserInfo(ctx)
-    if (resolveUser === undefined) ctx.state.user = verified.claims as TUser;
-    else if (marker.resourceMetadata === undefined) ctx.state.user = await resolveUser(verified.claims, ctx);
-    else {
-      try {
-        ctx.state.user = await resolveUser(verified.claims, ctx);
-      } catch (error) {
-        throw error instanceof AuthError ? withChallenge(error, marker) : error;
-      }
+    if (proven?.nonce !== undefined) ctx.set('DPoP-Nonce', proven.nonce);
+    // before resolveUser, which may call fetchUserInfo(ctx)
+    ctx.state.auth = proven === undefined ? verified : { ...verified, dpop: Object.freeze({ jkt: proven.jkt }) };
+    if (challengeFor === undefined && marker.resourceMetadata === undefined) {
+      ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
+      await next();
+      return;
     }
-    await next();
+    // Refusals further down (resolveUser, guards, fetchUserInfo) get the same challenges.
+    try {
+      ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
+      await next();
+    } catch (error) {
+      throw challenged(error);
+    }
   };
   shareKeySets(establish, middleware);
   registerResourceServer(middleware, audiences, factsOf(options));

@@ -4,7 +4,10 @@ import type { AccessTokenClaims, VerifiedToken } from '../core/verify.js';
 import type { UserInfoClient } from '../users/userinfo.js';
 
 /** `ctx.state.auth` after a successful `authenticate()`. */
-export type AuthInfo<TClaims extends object = AccessTokenClaims> = VerifiedToken<TClaims>;
+export type AuthInfo<TClaims extends object = AccessTokenClaims> = VerifiedToken<TClaims> & {
+  /** Present when the request proved possession of the token's DPoP key (RFC 9449): that key's thumbprint. */
+  readonly dpop?: { readonly jkt: string } | undefined;
+};
 
 /** The state `authenticate()` sets: use as Koa's state type, e.g. `new Koa<AuthState>()`. */
 export interface AuthState<TClaims extends object = AccessTokenClaims, TUser = TClaims & AccessTokenClaims> {

@@ -16,3 +16,4 @@ export type { TestClaims, TestSignOptions } from './sign.js';
 export type { TestOpaqueOptions } from './opaque.js';
 export type { TestClient } from './token-endpoint.js';
 export type { TestEndpoint, TestOutage } from './endpoints.js';
+export { createDpopKey, type TestDpopKey, type TestProofOptions } from './dpop.js';

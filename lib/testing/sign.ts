@@ -22,6 +22,8 @@ export interface TestSignOptions {
   wrongSignature?: boolean | undefined;
   /** Lifetime in seconds (`exp - iat`). Default: the issuer's `expiresIn`. */
   expiresIn?: number | undefined;
+  /** Binds the token to this DPoP key (`cnf.jkt`, RFC 9449 6), from `createDpopKey()`. */
+  dpopKey?: { readonly jkt: string } | undefined;
 }
 
 /** What the issuer fixes for every token: the base claims and the header defaults. */
@@ -48,6 +50,7 @@ export async function signToken(key: TestKey, defaults: TokenDefaults, claims: T
     ...(options.notYetValid ? { nbf: now + 3600 } : {}),
     ...claims,
   });
+  if (options.dpopKey !== undefined) payload.cnf = { ...(payload.cnf as object | undefined), jkt: options.dpopKey.jkt };
   const kid = options.kid === undefined ? key.kid : options.kid ?? undefined;
   const header = withoutUndefined({ alg: key.alg, typ: defaults.typ, kid, ...options.header });
   const privateKey = options.wrongSignature ? await strangerKey(key.alg) : key.privateKey;

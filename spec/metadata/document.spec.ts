@@ -116,8 +116,8 @@ describe('metadata/document (RFC 9728 2)', () => {
 
     it('merges several authenticate()s for one resource: supported if any accepts, required only if all require', () => {
       const resource = uniqueResource();
-      authenticate({ ...base, audience: resource, dpop: { required: true, algorithms: ['ES256'] } } as Parameters<typeof authenticate>[0]);
-      authenticate({ ...base, audience: resource, allowQueryToken: true, dpop: { algorithms: ['PS256'] } } as Parameters<typeof authenticate>[0]);
+      authenticate({ ...base, audience: resource, dpop: { required: true, algorithms: ['ES256'] } });
+      authenticate({ ...base, audience: resource, allowQueryToken: true, dpop: { algorithms: ['PS256'] } });
       const doc = protectedResourceMetadataDocument({ resource, authorizationServers: [AS] });
       expect(doc).to.deep.include({ bearer_methods_supported: ['header', 'query'], dpop_signing_alg_values_supported: ['ES256', 'PS256'], dpop_bound_access_tokens_required: false });
       expect(doc).not.to.have.property('tls_client_certificate_bound_access_tokens');
