@@ -36,6 +36,10 @@ export type AuthErrorCode =
   | 'user_unknown'
   | 'userinfo_rejected'
   | 'userinfo_sub_mismatch'
+  | 'certificate_missing'
+  | 'certificate_mismatch'
+  | 'token_not_certificate_bound'
+  | 'certificate_binding_unsupported'
   // 403 insufficient_scope
   | 'insufficient_scope'
   | 'claim_requirement_failed'

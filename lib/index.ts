@@ -41,3 +41,8 @@ export { memoryStore, type KeyStore } from './keys/store.js';
 export { KeySourceError, type FetchFailureReason } from './keys/fetch.js';
 export type { EventHook, KeySetLoadReason, TokenGuardEvent } from './events.js';
 export type { IssuerSettings } from './core/options.js';
+export { certificateThumbprint } from './mtls/thumbprint.js';
+export { checkCertificateBinding } from './mtls/binding.js';
+export { certificateFromHeader, type CertificateHeaderOptions, type HeaderCarrier } from './mtls/proxy-header.js';
+export { MTLS_DEFAULTS, type GetCertificate, type MtlsOptions } from './mtls/options.js';
+export type { CertificateLike, SocketCarrier } from './mtls/certificate.js';

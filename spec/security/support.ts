@@ -145,6 +145,11 @@ export const ERROR_DESCRIPTIONS: ReadonlySet<string> = new Set([
   'token audience not accepted for this resource',
   // 503
   'token verification is temporarily unavailable',
+  // certificate-bound tokens (RFC 8705)
+  'client certificate required',
+  'client certificate does not match the token',
+  'token not bound to a client certificate',
+  'client certificate binding not supported',
 ]);
 
 /**

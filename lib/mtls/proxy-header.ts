@@ -1,0 +1,82 @@
+import { X509Certificate } from 'node:crypto';
+import { ConfigurationError } from '../errors.js';
+import type { GetCertificate } from './options.js';
+
+/** The part of a Koa context (or any request wrapper) `certificateFromHeader()` reads. */
+export interface HeaderCarrier {
+  readonly req: { readonly headers: Readonly<Record<string, string | string[] | undefined>> };
+}
+
+/** Options of `certificateFromHeader()`. */
+export interface CertificateHeaderOptions {
+  /** The request header your proxy sets, e.g. `'client-cert'` (RFC 9440) or `'x-ssl-client-cert'`. */
+  header: string;
+  /**
+   * `'rfc9440'`: a structured-field byte sequence of the DER, `:MIIB…:` (RFC 9440 `Client-Cert`; Apache,
+   * HAProxy, Envoy, Cloudflare can send it). `'nginx'`: the URL-encoded PEM of `$ssl_client_escaped_cert`
+   * (AWS ALB's `X-Amzn-Mtls-Clientcert` uses the same encoding).
+   */
+  format: 'rfc9440' | 'nginx';
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// RFC 8941 3.3.5 sf-binary; RFC 9440 2.2 defines no parameters, so none are accepted.
+const SF_BINARY = /^:([A-Za-z0-9+/]+={0,2}):$/;
+const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
+const DER_SEQUENCE = 0x30;
+
+function parse(value: string | Buffer): X509Certificate | undefined {
+  try {
+    return new X509Certificate(value);
+  } catch {
+    return undefined;
+  }
+}
+
+function fromRfc9440(value: string): X509Certificate | undefined {
+  const match = SF_BINARY.exec(value.trim());
+  if (match === null) return undefined;
+  const der = Buffer.from(match[1]!, 'base64');
+  // DER only, as RFC 9440 says: Node would also take PEM text here, which no proxy sends.
+  return der[0] === DER_SEQUENCE ? parse(der) : undefined;
+}
+
+function fromNginx(value: string): X509Certificate | undefined {
+  let pem: string;
+  try {
+    pem = decodeURIComponent(value.trim());
+  } catch {
+    return undefined; // a malformed %-escape
+  }
+  return pem.startsWith(PEM_BEGIN) ? parse(pem) : undefined;
+}
+
+/**
+ * A `mtls.getCertificate` for apps behind a TLS-terminating proxy: the client certificate the proxy put
+ * in a request header. A missing, repeated or malformed header yields no certificate (a bound token is
+ * then refused with 401), never an error.
+ *
+ * **Warning:** only safe when the proxy always overwrites or removes this header. If a client can send
+ * it itself, anyone holding a stolen certificate-bound token also "presents" the matching certificate by
+ * pasting the public certificate into the header, and the binding protects nothing. Make the proxy set
+ * it on every request (empty when there is no client certificate) and never expose the app directly.
+ */
+export function certificateFromHeader(options: CertificateHeaderOptions): GetCertificate<HeaderCarrier> {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigurationError("certificateFromHeader() needs options, e.g. { header: 'client-cert', format: 'rfc9440' }.");
+  }
+  const { header, format } = options;
+  if (typeof header !== 'string' || !TOKEN.test(header)) {
+    throw new ConfigurationError(`certificateFromHeader(): \`header\` must be a header name, e.g. 'client-cert'; got ${JSON.stringify(header)}.`);
+  }
+  if (format !== 'rfc9440' && format !== 'nginx') {
+    throw new ConfigurationError(`certificateFromHeader(): \`format\` must be 'rfc9440' (Client-Cert, :base64 DER:) or 'nginx' ($ssl_client_escaped_cert); got ${JSON.stringify(format)}.`);
+  }
+  const name = header.toLowerCase();
+  const decode = format === 'rfc9440' ? fromRfc9440 : fromNginx;
+  return (ctx) => {
+    const value = ctx.req.headers[name];
+    // Node joins a repeated header with ", ", which neither format parses: two certificates count as none.
+    return typeof value === 'string' && value !== '' ? decode(value) : undefined;
+  };
+}
