@@ -1,7 +1,8 @@
 export { authenticate, type AuthenticateOptions } from './koa/authenticate.js';
 export { renderAuthErrors } from './koa/render-errors.js';
 export { AUTH_CONTEXT, authContextOf, type AuthContext, type AuthInfo, type AuthState } from './koa/state.js';
-export { createVerifier, type AccessTokenClaims, type VerifiedToken, type Verifier } from './core/verify.js';
+export { createVerifier, type AccessTokenClaims, type TokenSource, type VerifiedJwt, type VerifiedToken, type Verifier } from './core/verify.js';
+export { createEstablisher, type EstablishOptions, type Establisher } from './core/establish.js';
 export { ASYMMETRIC_ALGORITHMS, DEFAULTS, HMAC_ALGORITHMS, type VerifyOptions } from './core/options.js';
 export { parseScopes } from './core/scopes.js';
 export { extractToken, type TokenLocations } from './bearer/extract.js';

@@ -1,7 +1,7 @@
 import type { Middleware, ParameterizedContext } from 'koa';
 import { extractToken } from '../bearer/extract.js';
-import { createVerifier, type AccessTokenClaims, type VerifiedToken } from '../core/verify.js';
-import type { VerifyOptions } from '../core/options.js';
+import type { AccessTokenClaims, VerifiedToken } from '../core/verify.js';
+import { createEstablisher, type EstablishOptions } from '../core/establish.js';
 import { AuthError, ConfigurationError, MissingCredentialsError } from '../errors.js';
 import type { UserOptions } from '../users/options.js';
 import { createUserResolver } from '../users/resolve-user.js';
@@ -10,9 +10,9 @@ import { reportRejection } from '../events.js';
 import { shareKeySets } from '../keys/control.js';
 import { AUTH_CONTEXT, type AuthContext, type AuthState } from './state.js';
 
-/** Options of `authenticate()`: the verification options, how the token is read from Koa, and who the caller is. */
+/** Options of `authenticate()`: how tokens are established, how the token is read from Koa, and who the caller is. */
 export interface AuthenticateOptions<TClaims extends object = AccessTokenClaims, TUser = TClaims & AccessTokenClaims>
-  extends VerifyOptions, UserOptions<TClaims, TUser, ParameterizedContext> {
+  extends EstablishOptions, UserOptions<TClaims, TUser, ParameterizedContext> {
   /** With `true`, a request without credentials passes with `ctx.state.user` undefined; bad credentials still fail. Default false. */
   optional?: boolean | undefined;
   /** The `realm` of every `WWW-Authenticate` challenge. Default `'api'`. */
@@ -28,8 +28,8 @@ export interface AuthenticateOptions<TClaims extends object = AccessTokenClaims,
 const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
 
 /**
- * Koa middleware that verifies the request's bearer token and sets `ctx.state.user` (the claims) and
- * `ctx.state.auth` (token, header, claims, scopes). Refusals are thrown as `AuthError`s, which Koa's
+ * Koa middleware that establishes the request's bearer token and sets `ctx.state.user` (the claims) and
+ * `ctx.state.auth` (token, source, header, claims, scopes). Refusals are thrown as `AuthError`s, which Koa's
  * default handler renders with the right status and `WWW-Authenticate` challenge.
  *
  * Options are checked here, at startup: bad configuration throws a `ConfigurationError`.
@@ -37,7 +37,7 @@ const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
 export function authenticate<TClaims extends object = AccessTokenClaims, TUser = TClaims & AccessTokenClaims>(
   options: AuthenticateOptions<TClaims, TUser>,
 ): Middleware<AuthState<TClaims, TUser>> {
-  const verify = createVerifier<TClaims>(options);
+  const establish = createEstablisher<TClaims>(options);
   const realm = options.realm ?? 'api';
   if (typeof realm !== 'string' || !REALM_CHARS.test(realm)) {
     throw new ConfigurationError('`realm` must be a string without `"`, `\\` or control characters (RFC 6750 3).');
@@ -64,7 +64,7 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
         throw new MissingCredentialsError();
       }
       if (typeof token !== 'string') throw new TypeError('koa-token-guard: getToken must return a string or undefined');
-      verified = await verify(token);
+      verified = await establish(token);
     } catch (error) {
       if (error instanceof AuthError) error.realm = realm;
       reportRejection(options.onEvent, error);
@@ -74,6 +74,6 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
     ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
     await next();
   };
-  shareKeySets(verify, middleware);
+  shareKeySets(establish, middleware);
   return middleware;
 }

@@ -9,7 +9,7 @@ export type AuthInfo<TClaims extends object = AccessTokenClaims> = VerifiedToken
 export interface AuthState<TClaims extends object = AccessTokenClaims, TUser = TClaims & AccessTokenClaims> {
   /** The verified claims, or what `resolveUser` returned; undefined only with `optional: true` and no credentials. */
   user?: TUser;
-  /** Token, header, claims and parsed scopes; undefined only with `optional: true` and no credentials. */
+  /** Token, source (`'jwt'` or `'introspection'`), header (JWTs only), claims and parsed scopes; undefined only with `optional: true` and no credentials. */
   auth?: AuthInfo<TClaims>;
 }
 
