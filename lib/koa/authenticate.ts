@@ -8,6 +8,8 @@ import { createUserResolver } from '../users/resolve-user.js';
 import { createUserInfoClient } from '../users/userinfo.js';
 import { reportRejection } from '../events.js';
 import { shareKeySets } from '../keys/control.js';
+import { checkCertificateBinding } from '../mtls/binding.js';
+import { resolveMtlsOptions, type MtlsOptions } from '../mtls/options.js';
 import { AUTH_CONTEXT, type AuthContext, type AuthState } from './state.js';
 
 /** Options of `authenticate()`: how tokens are established, how the token is read from Koa, and who the caller is. */
@@ -23,6 +25,11 @@ export interface AuthenticateOptions<TClaims extends object = AccessTokenClaims,
   allowBodyToken?: boolean | undefined;
   /** Read the token yourself (a cookie, a custom header); replaces the RFC 6750 methods. Return undefined for none. */
   getToken?: ((ctx: ParameterizedContext) => string | undefined | Promise<string | undefined>) | undefined;
+  /**
+   * Certificate-bound access tokens (RFC 8705): a token with `cnf["x5t#S256"]` passes only with the client
+   * certificate it is bound to. Default: not configured, so bound tokens are refused (their binding cannot be checked).
+   */
+  mtls?: MtlsOptions<ParameterizedContext> | undefined;
 }
 
 const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
@@ -49,11 +56,13 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
   const getToken = options.getToken;
   const optional = options.optional === true;
   const marker: AuthContext = Object.freeze({ realm, userinfo: createUserInfoClient(options, realm) });
+  const mtls = resolveMtlsOptions(options.mtls);
   const resolveUser = options.resolveUser === undefined ? undefined : createUserResolver({ ...options, resolveUser: options.resolveUser, realm });
 
   const middleware: Middleware<AuthState<TClaims, TUser>> = async function authenticateMiddleware(ctx, next) {
     (ctx.state as Record<symbol, AuthContext>)[AUTH_CONTEXT] = marker;
     let verified: VerifiedToken<TClaims>;
+    let thumbprint: string | undefined;
     try {
       const token = getToken ? await getToken(ctx) : extractToken(ctx, locations);
       if (token === undefined || token === null) {
@@ -65,12 +74,17 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
       }
       if (typeof token !== 'string') throw new TypeError('koa-token-guard: getToken must return a string or undefined');
       verified = await establish(token);
+      // The binding stage (RFC 8705 3), whatever established the token; skipped when nothing can be bound.
+      if (mtls !== undefined || (verified.claims as { cnf?: unknown }).cnf !== undefined) {
+        thumbprint = await checkCertificateBinding(verified.claims, mtls, () => mtls?.getCertificate(ctx));
+      }
     } catch (error) {
       if (error instanceof AuthError) error.realm = realm;
       reportRejection(options.onEvent, error);
       throw error;
     }
-    ctx.state.auth = verified; // before resolveUser, which may call fetchUserInfo(ctx)
+    // The cached token stays as it is: the thumbprint belongs to this request.
+    ctx.state.auth = thumbprint === undefined ? verified : { ...verified, certificateThumbprint: thumbprint }; // before resolveUser, which may call fetchUserInfo(ctx)
     ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
     await next();
   };

@@ -3,7 +3,10 @@ import type { AccessTokenClaims, VerifiedToken } from '../core/verify.js';
 import type { UserInfoClient } from '../users/userinfo.js';
 
 /** `ctx.state.auth` after a successful `authenticate()`. */
-export type AuthInfo<TClaims extends object = AccessTokenClaims> = VerifiedToken<TClaims>;
+export type AuthInfo<TClaims extends object = AccessTokenClaims> = VerifiedToken<TClaims> & {
+  /** For a certificate-bound token (RFC 8705): the thumbprint of the client certificate it was checked against. */
+  readonly certificateThumbprint?: string;
+};
 
 /** The state `authenticate()` sets: use as Koa's state type, e.g. `new Koa<AuthState>()`. */
 export interface AuthState<TClaims extends object = AccessTokenClaims, TUser = TClaims & AccessTokenClaims> {

@@ -22,7 +22,8 @@ export interface CertificateHeaderOptions {
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // RFC 8941 3.3.5 sf-binary; RFC 9440 2.2 defines no parameters, so none are accepted.
 const SF_BINARY = /^:([A-Za-z0-9+/]+={0,2}):$/;
-const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
+// Exactly one PEM certificate: a repeated header (joined by Node with ", ") must not yield its first value.
+const ONE_PEM = /^\s*-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----\s*$/;
 const DER_SEQUENCE = 0x30;
 
 function parse(value: string | Buffer): X509Certificate | undefined {
@@ -48,7 +49,7 @@ function fromNginx(value: string): X509Certificate | undefined {
   } catch {
     return undefined; // a malformed %-escape
   }
-  return pem.startsWith(PEM_BEGIN) ? parse(pem) : undefined;
+  return ONE_PEM.test(pem) ? parse(pem) : undefined;
 }
 
 /**
@@ -76,7 +77,7 @@ export function certificateFromHeader(options: CertificateHeaderOptions): GetCer
   const decode = format === 'rfc9440' ? fromRfc9440 : fromNginx;
   return (ctx) => {
     const value = ctx.req.headers[name];
-    // Node joins a repeated header with ", ", which neither format parses: two certificates count as none.
+    // Node joins a repeated header with ", ", which neither format accepts: two certificates count as none.
     return typeof value === 'string' && value !== '' ? decode(value) : undefined;
   };
 }
