@@ -12,9 +12,9 @@ export interface CertificateHeaderOptions {
   /** The request header your proxy sets, e.g. `'client-cert'` (RFC 9440) or `'x-ssl-client-cert'`. */
   header: string;
   /**
-   * `'rfc9440'`: a structured-field byte sequence of the DER, `:MIIB…:` (RFC 9440 `Client-Cert`; Apache,
-   * HAProxy, Envoy, Cloudflare can send it). `'nginx'`: the URL-encoded PEM of `$ssl_client_escaped_cert`
-   * (AWS ALB's `X-Amzn-Mtls-Clientcert` uses the same encoding).
+   * `'rfc9440'`: a structured-field byte sequence of the DER, `:MIIB…:` (RFC 9440 `Client-Cert`; HAProxy:
+   * `http-request set-header Client-Cert :%[ssl_c_der,base64]:`). `'nginx'`: the URL-encoded PEM of
+   * `$ssl_client_escaped_cert` (PEM with only some characters escaped is read too).
    */
   format: 'rfc9440' | 'nginx';
 }

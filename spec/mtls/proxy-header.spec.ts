@@ -45,7 +45,7 @@ describe('mtls/proxy-header: certificateFromHeader()', () => {
       expect(await read(options, { 'x-ssl-client-cert': nginxEscape(certificate.pem) })).to.deep.equal(certificate.der);
     });
 
-    it('reads PEM with only some characters escaped (AWS ALB keeps + = / as they are)', async () => {
+    it('reads PEM with only some characters escaped (+ = / left as they are)', async () => {
       const alb = certificate.pem.replaceAll('\n', '%0A').replaceAll(' ', '%20');
       expect(await read(options, { 'x-ssl-client-cert': alb })).to.deep.equal(certificate.der);
     });
