@@ -39,7 +39,7 @@ export type AuthErrorCode =
   | 'certificate_missing'
   | 'certificate_mismatch'
   | 'token_not_certificate_bound'
-  | 'certificate_binding_unsupported'
+  | 'token_certificate_bound'
   // 403 insufficient_scope
   | 'insufficient_scope'
   | 'claim_requirement_failed'

@@ -84,7 +84,7 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
       throw error;
     }
     // The cached token stays as it is: the thumbprint belongs to this request.
-    ctx.state.auth = thumbprint === undefined ? verified : { ...verified, certificateThumbprint: thumbprint }; // before resolveUser, which may call fetchUserInfo(ctx)
+    ctx.state.auth = thumbprint === undefined ? verified : { ...verified, mtls: Object.freeze({ thumbprint }) }; // before resolveUser, which may call fetchUserInfo(ctx)
     ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
     await next();
   };

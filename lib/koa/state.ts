@@ -4,8 +4,8 @@ import type { UserInfoClient } from '../users/userinfo.js';
 
 /** `ctx.state.auth` after a successful `authenticate()`. */
 export type AuthInfo<TClaims extends object = AccessTokenClaims> = VerifiedToken<TClaims> & {
-  /** For a certificate-bound token (RFC 8705): the thumbprint of the client certificate it was checked against. */
-  readonly certificateThumbprint?: string;
+  /** For a certificate-bound token (RFC 8705): the thumbprint (`x5t#S256`) of the client certificate it was checked against. */
+  readonly mtls?: { readonly thumbprint: string };
 };
 
 /** The state `authenticate()` sets: use as Koa's state type, e.g. `new Koa<AuthState>()`. */

@@ -44,7 +44,7 @@ export async function checkCertificateBinding(
     if (mtls?.required === true) throw new InvalidTokenError('token_not_certificate_bound', 'token not bound to a client certificate');
     return undefined;
   }
-  if (mtls === undefined) throw new InvalidTokenError('certificate_binding_unsupported', 'client certificate binding not supported');
+  if (mtls === undefined) throw new InvalidTokenError('token_certificate_bound', 'token bound to a client certificate not accepted here');
   const der = certificateDer(await readCertificate());
   if (der === undefined) throw new InvalidTokenError('certificate_missing', 'client certificate required');
   const presented = certificateThumbprint(der);

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { ConfigurationError } from '../errors.js';
-import type { GetCertificate } from './options.js';
 
 /** The part of a Koa context (or any request wrapper) `certificateFromHeader()` reads. */
 export interface HeaderCarrier {
@@ -25,6 +25,8 @@ const SF_BINARY = /^:([A-Za-z0-9+/]+={0,2}):$/;
 // Exactly one PEM certificate: a repeated header (joined by Node with ", ") must not yield its first value.
 const ONE_PEM = /^\s*-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----\s*$/;
 const DER_SEQUENCE = 0x30;
+/** Header values parsed per helper and kept: a client sends its certificate on every request, and X.509 parsing costs about a signature check. */
+const PARSED_MAX = 500;
 
 function parse(value: string | Buffer): X509Certificate | undefined {
   try {
@@ -62,7 +64,7 @@ function fromNginx(value: string): X509Certificate | undefined {
  * pasting the public certificate into the header, and the binding protects nothing. Make the proxy set
  * it on every request (empty when there is no client certificate) and never expose the app directly.
  */
-export function certificateFromHeader(options: CertificateHeaderOptions): GetCertificate<HeaderCarrier> {
+export function certificateFromHeader(options: CertificateHeaderOptions): (ctx: HeaderCarrier) => X509Certificate | undefined {
   if (options === null || typeof options !== 'object') {
     throw new ConfigurationError("certificateFromHeader() needs options, e.g. { header: 'client-cert', format: 'rfc9440' }.");
   }
@@ -75,9 +77,17 @@ export function certificateFromHeader(options: CertificateHeaderOptions): GetCer
   }
   const name = header.toLowerCase();
   const decode = format === 'rfc9440' ? fromRfc9440 : fromNginx;
+  // Only certificates are kept (a certificate is public, so is its header): junk can evict, never fill it.
+  const parsed = new LRUCache<string, X509Certificate>({ max: PARSED_MAX });
   return (ctx) => {
     const value = ctx.req.headers[name];
     // Node joins a repeated header with ", ", which neither format accepts: two certificates count as none.
-    return typeof value === 'string' && value !== '' ? decode(value) : undefined;
+    if (typeof value !== 'string' || value === '') return undefined;
+    let certificate = parsed.get(value);
+    if (certificate === undefined) {
+      certificate = decode(value);
+      if (certificate !== undefined) parsed.set(value, certificate);
+    }
+    return certificate;
   };
 }

@@ -30,7 +30,7 @@ describe('e2e: certificate-bound tokens over real TLS (RFC 8705)', () => {
     app.silent = true;
     app.use(authenticate({ issuer: issuer.issuer, audience, ...options }));
     app.use((ctx) => {
-      ctx.body = { sub: ctx.state.user?.sub, thumbprint: ctx.state.auth?.certificateThumbprint ?? null };
+      ctx.body = { sub: ctx.state.user?.sub, thumbprint: ctx.state.auth?.mtls?.thumbprint ?? null };
     });
     server = await tlsServer(app);
     return server;
@@ -73,7 +73,7 @@ describe('e2e: certificate-bound tokens over real TLS (RFC 8705)', () => {
   it('refuses a bound token when mtls is not configured, even with the right certificate', async () => {
     const { get } = await serve();
     const reply = await get('/', { certificate: a, headers: bearer(await issuer.sign({}, { certificate: a.pem })) });
-    expect([reply.status, reply.headers['www-authenticate']]).to.deep.equal([401, challenge('client certificate binding not supported')]);
+    expect([reply.status, reply.headers['www-authenticate']]).to.deep.equal([401, challenge('token bound to a client certificate not accepted here')]);
   });
 
   it('checks every request: the cached verification of the token never carries the certificate over', async () => {

@@ -36,7 +36,7 @@ describe('koa/authenticate: certificate-bound tokens (mtls)', () => {
     app.silent = true;
     app.use(authenticate({ issuer: issuer.issuer, audience, ...options }));
     app.use((ctx) => {
-      ctx.body = { thumbprint: ctx.state.auth?.certificateThumbprint ?? null };
+      ctx.body = { thumbprint: ctx.state.auth?.mtls?.thumbprint ?? null };
     });
     return app;
   }
@@ -101,7 +101,7 @@ describe('koa/authenticate: certificate-bound tokens (mtls)', () => {
     await request(appWith({ onEvent, mtls: { required: true, getCertificate: () => a.pem } }), '/', { headers: bearer(await issuer.sign()) });
     await request(appWith({ onEvent }), '/', { headers: bearer(boundToA) });
     expect(events.filter((e) => e.type === 'token_rejected')).to.deep.equal(
-      ['certificate_mismatch', 'certificate_missing', 'token_not_certificate_bound', 'certificate_binding_unsupported']
+      ['certificate_mismatch', 'certificate_missing', 'token_not_certificate_bound', 'token_certificate_bound']
         .map((code) => ({ type: 'token_rejected', code, status: 401 })));
   });
 

@@ -42,7 +42,7 @@ describe('mtls/binding', () => {
   it('refuses a bound token when mTLS is not configured: the binding cannot be checked', async () => {
     let read = 0;
     expect(await refusal(checkCertificateBinding(boundToA, undefined, () => (read++, a.pem))))
-      .to.deep.equal({ code: 'certificate_binding_unsupported', description: 'client certificate binding not supported' });
+      .to.deep.equal({ code: 'token_certificate_bound', description: 'token bound to a client certificate not accepted here' });
     expect(read).to.equal(0);
   });
 

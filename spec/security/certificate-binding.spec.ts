@@ -51,7 +51,7 @@ describe('security: certificate-bound tokens (RFC 8705 3; RFC 9440, Security Con
   });
 
   it('refuses a bound token to an app that cannot check the binding, rather than downgrading it to a bearer token', async () => {
-    expectRefusal(await send(guardedApp(options()), stolen), 401, 'invalid_token', 'client certificate binding not supported', stolen);
+    expectRefusal(await send(guardedApp(options()), stolen), 401, 'invalid_token', 'token bound to a client certificate not accepted here', stolen);
   });
 
   it('refuses a token bound by the SHA-1 x5t or another member only, when binding is required', async () => {

@@ -149,7 +149,7 @@ export const ERROR_DESCRIPTIONS: ReadonlySet<string> = new Set([
   'client certificate required',
   'client certificate does not match the token',
   'token not bound to a client certificate',
-  'client certificate binding not supported',
+  'token bound to a client certificate not accepted here',
 ]);
 
 /**
