@@ -1,6 +1,8 @@
 // Certificate-bound access tokens (RFC 8705) over real TLS on loopback: the client certificate comes from
 // the TLS handshake itself, self-signed as RFC 8705 section 3 allows.
 import { expect } from 'chai';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import Koa from 'koa';
 import { authenticate, certificateThumbprint, type AuthenticateOptions, type AuthState } from '../../lib/index.js';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing/index.js';
@@ -31,6 +33,7 @@ describe('e2e: certificate-bound tokens over real TLS (RFC 8705)', () => {
     app.use(authenticate({ issuer: issuer.issuer, audience, ...options }));
     app.use((ctx) => {
       ctx.body = { sub: ctx.state.user?.sub, thumbprint: ctx.state.auth?.mtls?.thumbprint ?? null };
+      ctx.set('x-session-reused', String((ctx.req.socket as TLSSocket).isSessionReused()));
     });
     server = await tlsServer(app);
     return server;
@@ -74,6 +77,19 @@ describe('e2e: certificate-bound tokens over real TLS (RFC 8705)', () => {
     const { get } = await serve();
     const reply = await get('/', { certificate: a, headers: bearer(await issuer.sign({}, { certificate: a.pem })) });
     expect([reply.status, reply.headers['www-authenticate']]).to.deep.equal([401, challenge('token bound to a client certificate not accepted here')]);
+  });
+
+  it('reads the certificate on a kept-alive connection and after TLS session resumption too', async () => {
+    const { get } = await serve({ mtls: {} });
+    const headers = bearer(await issuer.sign({}, { certificate: a.pem }));
+    for (const options of [{ keepAlive: true }, { keepAlive: false, maxCachedSessions: 10 }]) {
+      const agent = new https.Agent(options);
+      const replies = [];
+      for (let i = 0; i < 3; i++) replies.push(await get('/', { certificate: a, headers, agent }));
+      agent.destroy();
+      expect(replies.map((r) => r.status)).to.deep.equal([200, 200, 200]);
+      if (!options.keepAlive) expect(replies.map((r) => r.headers['x-session-reused'])).to.deep.equal(['false', 'true', 'true']);
+    }
   });
 
   it('checks every request: the cached verification of the token never carries the certificate over', async () => {

@@ -8,8 +8,8 @@ import type { Reply } from './http.js';
 
 export interface TlsServer {
   port: number;
-  /** One GET over a new TLS connection (no session reuse), presenting `certificate` if given. */
-  get: (path: string, options?: { certificate?: ClientCertificate | undefined; headers?: Record<string, string> }) => Promise<Reply>;
+  /** One GET over a new TLS connection (no session reuse; or through `agent`), presenting `certificate` if given. */
+  get: (path: string, options?: { certificate?: ClientCertificate | undefined; headers?: Record<string, string>; agent?: https.Agent }) => Promise<Reply>;
   close: () => Promise<void>;
 }
 
@@ -24,9 +24,9 @@ export async function tlsServer(app: Koa<any, any>): Promise<TlsServer> {
   const { port } = server.address() as AddressInfo;
   return {
     port,
-    get: (path, { certificate, headers = {} } = {}) => new Promise<Reply>((resolve, reject) => {
+    get: (path, { certificate, headers = {}, agent } = {}) => new Promise<Reply>((resolve, reject) => {
       const req = https.request({
-        host: '127.0.0.1', port, path, headers, agent: false,
+        host: '127.0.0.1', port, path, headers, agent: agent ?? false,
         ...(certificate === undefined ? {} : { key: certificate.keyPem, cert: certificate.pem }),
         ca: own.pem, checkServerIdentity: () => undefined, // the spec's own self-signed server; trust is not under test
       }, (res) => {
