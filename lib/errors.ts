@@ -65,6 +65,10 @@ export type AuthErrorCode =
   | 'dpop_key_mismatch'
   // 401 use_dpop_nonce (RFC 9449 8)
   | 'dpop_nonce_required'
+  | 'certificate_missing'
+  | 'certificate_mismatch'
+  | 'token_not_certificate_bound'
+  | 'token_certificate_bound'
   // 403 insufficient_scope
   | 'insufficient_scope'
   | 'claim_requirement_failed'

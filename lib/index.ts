@@ -75,3 +75,8 @@ export {
 export { mcpAuthInfo, type McpAuthInfo } from './koa/mcp.js';
 export { DPOP_DEFAULTS, type DpopNonceOptions, type DpopOptions } from './dpop/options.js';
 export { normaliseHtu, requestHtu, type HtuRequest } from './dpop/htu.js';
+export { certificateThumbprint } from './mtls/thumbprint.js';
+export { checkCertificateBinding } from './mtls/binding.js';
+export { certificateFromHeader, type CertificateHeaderOptions, type HeaderCarrier } from './mtls/proxy-header.js';
+export { MTLS_DEFAULTS, type GetCertificate, type MtlsOptions } from './mtls/options.js';
+export type { CertificateLike, SocketCarrier } from './mtls/certificate.js';

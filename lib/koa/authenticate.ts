@@ -14,6 +14,8 @@ import { createUserResolver } from '../users/resolve-user.js';
 import { createUserInfoClient } from '../users/userinfo.js';
 import { reportRejection } from '../events.js';
 import { shareKeySets } from '../keys/control.js';
+import { checkCertificateBinding } from '../mtls/binding.js';
+import { resolveMtlsOptions, type MtlsOptions } from '../mtls/options.js';
 import { factsOf, registerResourceServer } from '../metadata/facts.js';
 import { checkResource, metadataUrl } from '../metadata/resource.js';
 import { AUTH_CONTEXT, withChallenge, type AuthContext, type AuthState } from './state.js';
@@ -43,6 +45,11 @@ export interface AuthenticateOptions<TClaims extends object = AccessTokenClaims,
    * it, a DPoP-bound token (`cnf.jkt`) is refused, since its binding cannot be checked. Default: off.
    */
   dpop?: DpopOptions | undefined;
+  /**
+   * Certificate-bound access tokens (RFC 8705): a token with `cnf["x5t#S256"]` passes only with the client
+   * certificate it is bound to. Default: not configured, so bound tokens are refused (their binding cannot be checked).
+   */
+  mtls?: MtlsOptions<ParameterizedContext> | undefined;
 }
 
 const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
@@ -76,6 +83,7 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
     clockTolerance: options.clockTolerance ?? DEFAULTS.clockTolerance,
     audiences,
   });
+  const mtls = resolveMtlsOptions(options.mtls);
   const resolveUser = options.resolveUser === undefined ? undefined : createUserResolver({ ...options, resolveUser: options.resolveUser, realm });
   const dpopOptions = resolveDpopOptions(options.dpop, options.store, options.clockTolerance ?? DEFAULTS.clockTolerance);
   const dpop = dpopOptions === undefined ? undefined : createDpopChecker(dpopOptions, options.onEvent);
@@ -94,6 +102,7 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
   const middleware: Middleware<AuthState<TClaims, TUser>> = async function authenticateMiddleware(ctx, next) {
     (ctx.state as Record<symbol, AuthContext>)[AUTH_CONTEXT] = marker;
     let verified: VerifiedToken<TClaims>;
+    let thumbprint: string | undefined;
     let scheme: 'Bearer' | 'DPoP' | undefined;
     let proven: DpopResult | undefined;
     // Every refusal gets the realm, resource_metadata and, with DPoP, the challenges of the scheme used.
@@ -117,9 +126,12 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
       if (typeof token !== 'string') throw new TypeError('koa-token-guard: getToken must return a string or undefined');
       scheme = credentials?.scheme ?? 'Bearer';
       verified = await establish(token);
-      // RFC 9449 7: the binding is checked on every request, whatever established the token (JWT or
-      // introspection); the proof is never cached, the token's establishment is.
+      // The binding stage (RFC 9449 7, RFC 8705 3), whatever established the token (JWT or introspection);
+      // the proof is never cached, the token's establishment is. A token bound both ways has both checked.
       const jkt = checkBinding(scheme, boundJkt(verified.claims), mode);
+      if (mtls !== undefined || (verified.claims as { cnf?: unknown }).cnf !== undefined) {
+        thumbprint = await checkCertificateBinding(verified.claims, mtls, () => mtls?.getCertificate(ctx));
+      }
       if (jkt !== undefined) {
         proven = await dpop!.check({ method: ctx.method, htu: requestHtu(ctx), proof: credentials!.proof!, accessToken: token, jkt });
       }
@@ -129,7 +141,12 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
     }
     if (proven?.nonce !== undefined) ctx.set('DPoP-Nonce', proven.nonce);
     // before resolveUser, which may call fetchUserInfo(ctx)
-    ctx.state.auth = proven === undefined ? verified : { ...verified, dpop: Object.freeze({ jkt: proven.jkt }) };
+    // The cached token stays as it is: the proven key and certificate belong to this request.
+    ctx.state.auth = proven === undefined && thumbprint === undefined ? verified : {
+      ...verified,
+      ...(proven === undefined ? {} : { dpop: Object.freeze({ jkt: proven.jkt }) }),
+      ...(thumbprint === undefined ? {} : { mtls: Object.freeze({ thumbprint }) }),
+    };
     if (challengeFor === undefined && marker.resourceMetadata === undefined) {
       ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
       await next();

@@ -7,6 +7,8 @@ import type { UserInfoClient } from '../users/userinfo.js';
 export type AuthInfo<TClaims extends object = AccessTokenClaims> = VerifiedToken<TClaims> & {
   /** Present when the request proved possession of the token's DPoP key (RFC 9449): that key's thumbprint. */
   readonly dpop?: { readonly jkt: string } | undefined;
+  /** For a certificate-bound token (RFC 8705): the thumbprint (`x5t#S256`) of the client certificate it was checked against. */
+  readonly mtls?: { readonly thumbprint: string };
 };
 
 /** The state `authenticate()` sets: use as Koa's state type, e.g. `new Koa<AuthState>()`. */

@@ -171,6 +171,11 @@ export const ERROR_DESCRIPTIONS: ReadonlySet<string> = new Set([
   'DPoP nonce required',
   'DPoP nonce expired or invalid',
   'DPoP proof checking is temporarily unavailable',
+  // certificate-bound tokens (RFC 8705)
+  'client certificate required',
+  'client certificate does not match the token',
+  'token not bound to a client certificate',
+  'token bound to a client certificate not accepted here',
 ]);
 
 /**
