@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { VerifiedToken } from '../core/verify.js';
 import type { AuthErrorCode } from '../errors.js';
@@ -22,7 +22,8 @@ export interface AnswerCacheOptions {
  * depends on (endpoint, client). The raw token is never a key, a log field or an event field.
  */
 export function answerKey(scope: string, token: string): string {
-  return createHash('sha256').update(scope).update('\u0000').update(token).digest('base64url');
+  // The one-shot hash: about a third of createHash's cost on the hot path of every cached request.
+  return hash('sha256', `${scope}\u0000${token}`, 'base64url');
 }
 
 /**

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { KeyObject } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { useServer } from './support.js';
 import { introspectionServer } from '../support/introspection-server.js';
@@ -59,7 +60,8 @@ describe('introspection/request: private_key_jwt (RFC 7523)', () => {
       const publicJwk: JWK = { ...(await exportJWK(publicKey)), alg };
       const server = await introspectionServer({ clientPublicJwk: publicJwk });
       try {
-        for (const key of [await exportJWK(privateKey), privateKey]) {
+        // A private JWK, a CryptoKey and a KeyObject.
+        for (const key of [await exportJWK(privateKey), privateKey, KeyObject.from(privateKey)]) {
           const introspect = createIntrospector({
             issuer: server.issuer, audience: server.audience,
             introspection: { clientId: server.clientId, clientAuth: 'private_key_jwt', privateKey: key },
@@ -67,9 +69,9 @@ describe('introspection/request: private_key_jwt (RFC 7523)', () => {
           await introspect(server.issue());
           await introspect(server.issue());
         }
-        expect(server.requests).to.have.length(4);
-        const jtis = new Set(server.requests.map((r) => r.params.get('client_assertion')));
-        expect(jtis.size).to.equal(4);
+        expect(server.requests).to.have.length(6);
+        const assertions = new Set(server.requests.map((r) => r.params.get('client_assertion')));
+        expect(assertions.size).to.equal(6);
         for (const request of server.requests) {
           expect(request.headers.authorization).to.equal(undefined);
           expect(request.params.get('client_id')).to.equal(server.clientId);
