@@ -41,6 +41,8 @@ export interface IntrospectionServer {
   discoveryCount(): number;
   /** A new opaque token whose answer is active with these members (an undefined member is removed). */
   issue(members?: Record<string, unknown>): string;
+  /** A JWT access token signed with the server's key (introspects as active too). */
+  signJwt(claims?: Record<string, unknown>): Promise<string>;
   /** Sets the answer for a token. */
   answer(token: string, members: Record<string, unknown>): void;
   revoke(token: string): void;
@@ -107,6 +109,12 @@ export async function introspectionServer(options: ServerOptions = {}): Promise<
       }));
       return token;
     },
+    async signJwt(claims = {}) {
+      const jwt = await new SignJWT(withoutUndefined({ iss: issuer, aud: audience, sub: 'user-1', scope: 'read:messages', iat: now(), exp: now() + 300, ...claims }))
+        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' }).sign(key.privateKey);
+      answers.set(jwt, { active: true, iss: issuer, aud: audience, sub: 'user-1', scope: 'read:messages', exp: now() + 300, ...claims });
+      return jwt;
+    },
     answer(token, members) {
       answers.set(token, members);
     },
@@ -145,6 +153,9 @@ export async function introspectionServer(options: ServerOptions = {}): Promise<
         if (req.url === '/.well-known/openid-configuration') {
           discovery++;
           reply = { status: 200, body: JSON.stringify({ issuer, jwks_uri: `${issuer}jwks`, introspection_endpoint: `${issuer}introspect`, userinfo_endpoint: `${issuer}userinfo` }) };
+        } else if (req.url === '/userinfo') {
+          const answer = answers.get((req.headers.authorization ?? '').replace(/^Bearer /, ''));
+          reply = answer?.active === true ? { status: 200, body: JSON.stringify({ sub: answer.sub, name: 'Ada' }) } : { status: 401, body: '' };
         } else if (req.url === '/jwks') {
           reply = { status: 200, body: JSON.stringify({ keys: [key.publicJwk] }) };
         } else if (req.url === '/introspect') {
