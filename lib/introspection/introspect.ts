@@ -172,9 +172,12 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     return new IntrospectionUnavailableError(retryAfter, { cause: error });
   }
 
-  const settle = (outcome: Outcome): Promise<VerifiedToken<TClaims>> => ('verified' in outcome
-    ? Promise.resolve(outcome.verified as VerifiedToken<TClaims>)
-    : Promise.reject(new InvalidTokenError(outcome.refused, outcome.description)));
+  const settle = (outcome: Outcome): Promise<VerifiedToken<TClaims>> => {
+    if ('verified' in outcome) return Promise.resolve(outcome.verified as VerifiedToken<TClaims>);
+    // A remembered refusal: code and description as establishAnswer threw them, in an error of this request's own.
+    const { refused: code, description } = outcome;
+    return Promise.reject(new InvalidTokenError(code, description));
+  };
 
   const inflight = new Map<string, Promise<Outcome>>();
   const introspectToken: Introspector<TClaims> = (token) => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { IntrospectionUnavailableError, TemporarilyUnavailableError, type TokenGuardEvent } from '../../lib/index.js';
+import { createIntrospector, IntrospectionUnavailableError, TemporarilyUnavailableError, type TokenGuardEvent } from '../../lib/index.js';
 import { useServer } from './support.js';
 import { rejection } from '../support/rejection.js';
 
@@ -54,6 +54,19 @@ describe('introspection/errors', () => {
       const { server } = setup;
       const error = await rejection(setup.introspectorFor({ jwksUri: `${server.issuer}jwks` }, { endpoint: 'http://127.0.0.1:1/introspect' })(server.issue()));
       expect([error.status, error.code]).to.deep.equal([503, 'introspection_unavailable']);
+    });
+
+    it('when the metadata names no introspection_endpoint (or an http one off loopback): 503 and introspection_failed', async () => {
+      for (const introspection_endpoint of [undefined, 'http://as.example.com/introspect']) {
+        const issuer = `https://as-${Math.random().toString(36).slice(2)}.example.com/`;
+        const fetchFn: typeof fetch = (input) => Promise.resolve(Response.json((input as string).endsWith('/jwks')
+          ? { keys: [] } : { issuer, jwks_uri: `${issuer}jwks`, introspection_endpoint }));
+        const events: TokenGuardEvent[] = [];
+        const introspect = createIntrospector({ issuer, audience: 'https://api.example.com', fetch: fetchFn, onEvent: (e) => events.push(e), introspection: { clientId: 'api', clientSecret: 's' } });
+        const error = await rejection(introspect('opaque-token'));
+        expect([error.status, error.code]).to.deep.equal([503, 'introspection_unavailable']);
+        expect(events.find((e) => e.type === 'introspection_failed')).to.deep.include({ failure: 'shape' });
+      }
     });
 
     it("passes on the server's Retry-After (capped at 300 s)", async () => {

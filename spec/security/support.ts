@@ -135,6 +135,9 @@ export const ERROR_DESCRIPTIONS: ReadonlySet<string> = new Set([
   'missing required claim',
   'invalid claim',
   'invalid scope claim',
+  // introspection
+  'token is not active',
+  'token introspection is temporarily unavailable',
   // resolveUser and fetchUserInfo
   'unknown user',
   'user information does not match the token',
