@@ -2,7 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
-import type { Reply, RequestOptions } from '../support/http.js';
+import { readReply, type Reply, type RequestOptions } from '../support/http.js';
 
 export interface Served {
   /** The origin, e.g. `http://127.0.0.1:41234`. */
@@ -21,12 +21,7 @@ export async function serve(app: Koa<any, any>): Promise<Served> {
     origin: `http://127.0.0.1:${port}`,
     send: (path, options = {}) => new Promise<Reply>((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers ?? {}, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode!, headers: res.headers, text, json: () => JSON.parse(text) as unknown });
-        });
+        readReply(res).then(resolve, reject);
       });
       req.on('error', reject);
       req.end(options.body);

@@ -4,7 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import { clientCertificate, type ClientCertificate } from './certificates.js';
-import type { Reply } from './http.js';
+import { readReply, type Reply } from './http.js';
 
 export interface TlsServer {
   port: number;
@@ -30,12 +30,7 @@ export async function tlsServer(app: Koa<any, any>): Promise<TlsServer> {
         ...(certificate === undefined ? {} : { key: certificate.keyPem, cert: certificate.pem }),
         ca: own.pem, checkServerIdentity: () => undefined, // the spec's own self-signed server; trust is not under test
       }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode!, headers: res.headers, text, json: () => JSON.parse(text) as unknown });
-        });
+        readReply(res).then(resolve, reject);
       });
       req.on('error', reject);
       req.end();
