@@ -99,20 +99,21 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
     return (scheme: 'Bearer' | 'DPoP' | undefined): DpopChallengeContext => byScheme[scheme ?? 'none'];
   })();
 
+  // Every refusal gets the realm, resource_metadata and, with DPoP, the challenges of the scheme used.
+  const challenged = (error: unknown, scheme: 'Bearer' | 'DPoP' | undefined): unknown => {
+    if (error instanceof AuthError) {
+      withChallenge(error, marker);
+      if (challengeFor !== undefined && error.dpop === undefined) error.dpop = challengeFor(scheme);
+    }
+    return error;
+  };
+
   const middleware: Middleware<AuthState<TClaims, TUser>> = async function authenticateMiddleware(ctx, next) {
     (ctx.state as Record<symbol, AuthContext>)[AUTH_CONTEXT] = marker;
     let verified: VerifiedToken<TClaims>;
     let thumbprint: string | undefined;
     let scheme: 'Bearer' | 'DPoP' | undefined;
     let proven: DpopResult | undefined;
-    // Every refusal gets the realm, resource_metadata and, with DPoP, the challenges of the scheme used.
-    const challenged = (error: unknown): unknown => {
-      if (error instanceof AuthError) {
-        withChallenge(error, marker);
-        if (challengeFor !== undefined && error.dpop === undefined) error.dpop = challengeFor(scheme);
-      }
-      return error;
-    };
     try {
       const credentials = dpop === undefined ? undefined : readDpopCredentials(ctx, locations);
       const token = credentials?.token ?? (getToken ? await getToken(ctx) : extractToken(ctx, locations));
@@ -136,7 +137,7 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
         proven = await dpop!.check({ method: ctx.method, htu: requestHtu(ctx), proof: credentials!.proof!, accessToken: token, jkt });
       }
     } catch (error) {
-      reportRejection(options.onEvent, challenged(error));
+      reportRejection(options.onEvent, challenged(error, scheme));
       throw error;
     }
     if (proven?.nonce !== undefined) ctx.set('DPoP-Nonce', proven.nonce);
@@ -157,7 +158,7 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
       ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
       await next();
     } catch (error) {
-      throw challenged(error);
+      throw challenged(error, scheme);
     }
   };
   shareKeySets(establish, middleware);
