@@ -8,9 +8,10 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import { decodeJwt, exportJWK, generateKeyPair } from 'jose';
 import * as client from 'openid-client';
-import Provider, { type Adapter, type AdapterPayload } from 'oidc-provider';
+import Provider from 'oidc-provider';
 import { authenticate, requireScopes, type AuthenticateOptions, type AuthState } from '../../lib/index.js';
 import { dpop as dpopHeaders, serve, type Served } from '../dpop/support.js';
+import { MemoryAdapter } from '../support/oidc-adapter.js';
 
 const API = 'https://api.example.com/dpop';
 /** A resource for which the provider issues opaque tokens, so the API learns the binding by introspection. */
@@ -19,34 +20,6 @@ const CLIENT = { client_id: 'dpop-service', client_secret: 'a-long-enough-client
 /** The API itself, a confidential client of the provider that only introspects. */
 const API_CLIENT = { client_id: 'messages-api', client_secret: 'the-messages-api-secret-at-the-authorization-server' };
 const ALGS = 'RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA Ed25519';
-
-class MemoryAdapter implements Adapter {
-  static store = new Map<string, AdapterPayload>();
-  constructor(private readonly model: string) {}
-  upsert(id: string, payload: AdapterPayload): Promise<void> {
-    MemoryAdapter.store.set(`${this.model}:${id}`, payload);
-    return Promise.resolve();
-  }
-  find(id: string): Promise<AdapterPayload | undefined> {
-    return Promise.resolve(MemoryAdapter.store.get(`${this.model}:${id}`));
-  }
-  findByUid(): Promise<undefined> {
-    return Promise.resolve(undefined);
-  }
-  findByUserCode(): Promise<undefined> {
-    return Promise.resolve(undefined);
-  }
-  consume(): Promise<void> {
-    return Promise.resolve();
-  }
-  destroy(id: string): Promise<void> {
-    MemoryAdapter.store.delete(`${this.model}:${id}`);
-    return Promise.resolve();
-  }
-  revokeByGrantId(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 describe('e2e/openid-client DPoP interop (RFC 9449)', function () {
   this.timeout(20_000);
