@@ -80,7 +80,7 @@ export function createProofVerifier(options: ResolvedDpopOptions, nonces?: Nonce
       try {
         const jkt = await calculateJwkThumbprint(header.jwk, 'sha256');
         const imported = await importJWK({ ...header.jwk, alg }, alg);
-        if (!(imported instanceof CryptoKey) || imported.type !== 'public') throw new TypeError('not a public key');
+        if (!(imported instanceof CryptoKey)) throw new TypeError('not an asymmetric key');
         known = { jkt, key: imported };
         keys.set(cacheKey, known);
       } catch (error) {
