@@ -55,8 +55,9 @@ function publicJwk(jwk: unknown): jwk is JWK {
  */
 export function createProofVerifier(options: ResolvedDpopOptions, nonces?: NonceSource): ProofVerifier {
   const algorithms = new Set(options.algorithms);
-  // One import per client key and algorithm, not per request; keyed by thumbprint, which fixes the key material.
-  const keys = new LRUCache<string, CryptoKey>({ max: 1000 });
+  // One thumbprint and one import per client key and algorithm, not per request. Keyed by the members
+  // RFC 7638 hashes (they fix the key material), so a hit needs no hashing at all.
+  const keys = new LRUCache<string, { jkt: string; key: CryptoKey }>({ max: 1000 });
   const { iatWindow, clockTolerance } = options;
 
   return async function verifyProof(proof, request) {
@@ -72,20 +73,21 @@ export function createProofVerifier(options: ResolvedDpopOptions, nonces?: Nonce
     const alg = header.alg;
     if (typeof alg !== 'string' || !algorithms.has(alg)) throw new InvalidDpopProofError('dpop_alg_not_allowed', 'DPoP proof algorithm not allowed');
     if (!publicJwk(header.jwk)) throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key');
-    let jkt: string;
-    let key: CryptoKey | undefined;
-    try {
-      jkt = await calculateJwkThumbprint(header.jwk, 'sha256');
-      key = keys.get(`${alg} ${jkt}`);
-      if (key === undefined) {
+    const { kty, crv, x, y, n, e } = header.jwk;
+    const cacheKey = `${alg} ${JSON.stringify([kty, crv, x, y, n, e])}`;
+    let known = keys.get(cacheKey);
+    if (known === undefined) {
+      try {
+        const jkt = await calculateJwkThumbprint(header.jwk, 'sha256');
         const imported = await importJWK({ ...header.jwk, alg }, alg);
-        if (!(imported instanceof CryptoKey) || imported.type !== 'public') throw new TypeError('not a public key');
-        key = imported;
-        keys.set(`${alg} ${jkt}`, key);
+        if (!(imported instanceof CryptoKey)) throw new TypeError('not an asymmetric key');
+        known = { jkt, key: imported };
+        keys.set(cacheKey, known);
+      } catch (error) {
+        throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key', { cause: error });
       }
-    } catch (error) {
-      throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key', { cause: error });
     }
+    const { jkt, key } = known;
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(proof, key, { algorithms: [alg], typ: 'dpop+jwt', clockTolerance }));

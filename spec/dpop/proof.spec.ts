@@ -67,7 +67,7 @@ describe('dpop/proof: every proof check of RFC 9449 4.3', () => {
   it('requires a public jwk: missing, private (d), symmetric or odd ones are refused', async () => {
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const privateJwk = await exportJWK(privateKey);
-    for (const jwk of [undefined, 'a-string', [], privateJwk, { kty: 'oct', k: 'AAAA' }, { ...key.publicJwk, kty: 'XYZ' }, { kty: 'EC', crv: 'P-256' }]) {
+    for (const jwk of [undefined, 'a-string', [], privateJwk, { ...key.publicJwk, p: 'AAAA' }, { ...key.publicJwk, qi: 'AAAA' }, { kty: 'oct', k: 'AAAA' }, { ...key.publicJwk, kty: 'XYZ' }, { kty: 'EC', crv: 'P-256' }]) {
       await refusal(verify(await proof({ header: { jwk } }), request), 'dpop_jwk_invalid', 'invalid DPoP proof key');
     }
   });

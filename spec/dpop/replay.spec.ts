@@ -4,11 +4,13 @@ import http from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
-import { DpopReplayUnavailableError, type KeyStore, type TokenGuardEvent } from '../../lib/index.js';
+import Koa from 'koa';
+import { authenticate, DpopReplayUnavailableError, type KeyStore, type TokenGuardEvent } from '../../lib/index.js';
 import { createReplayCache, MemoryReplayStore, replayKey } from '../../lib/dpop/replay.js';
 import { redisStore } from '../../lib/redis.js';
 import { createDpopKey, createTestIssuer } from '../../lib/testing/index.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
+import { dpop, serve } from './support.js';
 
 describe('dpop/replay: each proof jti is accepted once within its window', () => {
   it('hashes jti together with the key thumbprint: same jti under another key is another proof', () => {
@@ -112,6 +114,38 @@ describe('dpop/replay: each proof jti is accepted once within its window', () =>
         expect(await clients[0]!.pTTL(replayKey('jkt', 'same-jti'))).to.be.within(59_000, 60_000);
       } finally {
         for (const client of clients) client.destroy();
+      }
+    });
+
+    it('never fails a request because Redis did: with Redis down, this process decides from memory and reports it', async () => {
+      const issuer = await createTestIssuer({ audience: 'https://api.example.com' });
+      const key = await createDpopKey();
+      const client = createClient({ url: redis.url, socket: { reconnectStrategy: 50 } });
+      client.on('error', () => undefined);
+      await client.connect();
+      const events: TokenGuardEvent[] = [];
+      const app = new Koa();
+      app.silent = true;
+      app.use(authenticate({ issuer: issuer.issuer, audience: 'https://api.example.com', store: redisStore(client), dpop: {}, onEvent: (e) => events.push(e) }));
+      app.use((ctx) => {
+        ctx.body = 'ok';
+      });
+      const s = await serve(app);
+      try {
+        const token = await issuer.sign({}, { dpopKey: key });
+        const proof = (): Promise<string> => key.proof({ method: 'GET', url: `${s.origin}/`, accessToken: token });
+        expect((await s.send('/', { headers: dpop(token, await proof()) })).status).to.equal(200);
+        expect(events.filter((e) => e.type === 'dpop_replay_store_failed')).to.have.length(0);
+        await redis.stop();
+        const during = await proof();
+        expect((await s.send('/', { headers: dpop(token, during) })).status).to.equal(200);
+        expect((await s.send('/', { headers: dpop(token, during) })).status).to.equal(401);
+        expect(events.filter((e) => e.type === 'dpop_replay_store_failed')).to.have.length(2);
+      } finally {
+        await s.close();
+        client.destroy();
+        await redis.start();
+        await issuer.close();
       }
     });
 
