@@ -7,10 +7,17 @@ import Router from '@koa/router';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import jwt from 'koa-jwt';
 import { koaJwtSecret } from 'jwks-rsa';
+import * as lib from '../lib/index.js';
 import { authenticate, requireScopes } from '../lib/index.js';
 import { AUDIENCE, SCOPE } from './support.js';
 
-export type Target = 'koa' | 'ours' | 'ours-nocache' | 'jose' | 'koa-jwt';
+export type Target = 'koa' | 'ours' | 'ours-nocache' | 'jose' | 'koa-jwt' | 'ours-introspection' | 'ours-dpop';
+
+/** Features whose rows the bench adds once they exist in lib/ (introspection, DPoP). */
+export const features = {
+  introspection: typeof (lib as Record<string, unknown>).createIntrospector === 'function',
+  dpop: false,
+};
 
 const hasScope = (scope: unknown): boolean => typeof scope === 'string' && scope.split(' ').includes(SCOPE);
 
@@ -18,6 +25,12 @@ const hasScope = (scope: unknown): boolean => typeof scope === 'string' && scope
 const scopeCheck: Record<Exclude<Target, 'koa'>, Middleware> = {
   ours: requireScopes(SCOPE) as Middleware,
   get 'ours-nocache'() {
+    return this.ours;
+  },
+  get 'ours-introspection'() {
+    return this.ours;
+  },
+  get 'ours-dpop'() {
     return this.ours;
   },
   jose: (ctx, next) => (hasScope((ctx.state as { user?: JWTPayload }).user?.scope) ? next() : ctx.throw(403)),
@@ -51,6 +64,9 @@ export function app(target: Target, { issuer, jwksUri }: { issuer: string; jwksU
     case 'ours': koa.use(authenticate({ issuer, audience: AUDIENCE })); break;
     case 'ours-nocache': koa.use(authenticate({ issuer, audience: AUDIENCE, cache: false })); break;
     case 'jose': koa.use(rawJose(issuer, jwksUri)); break;
+    case 'ours-introspection':
+    case 'ours-dpop':
+      throw new Error(`${target}: not in this build (bench/server.ts features)`);
     case 'koa-jwt':
       koa.use(jwt({
         secret: koaJwtSecret({ jwksUri, cache: true, rateLimit: false }),
