@@ -1,12 +1,14 @@
 // A small messages API protected by koa-token-guard.
 import Koa from 'koa';
 import Router from '@koa/router';
-import { anyOf, authenticate, defineScopes, publicRoute, requireClaim, type AuthState } from '../lib/index.js';
+import { anyOf, authenticate, defineScopes, publicRoute, requireClaim, type AuthenticateOptions, type AuthState } from '../lib/index.js';
 import { meRoutes } from './me.js';
 
 export interface AppOptions {
   issuer: string;
   audience: string;
+  /** More options for the router-wide authenticate(): a shared key store, say (the soak uses Redis). */
+  authenticate?: Omit<AuthenticateOptions<MessageClaims>, 'issuer' | 'audience'> | undefined;
 }
 
 /** The claims this API reads besides the registered ones. */
@@ -20,7 +22,7 @@ type State = AuthState<MessageClaims>;
 export const scopes = defineScopes(['read:messages', 'write:messages', 'admin'] as const);
 
 /** All routes on one router, so `describeRoutes(createRouter(…))` lists them with their guards. */
-export function createRouter({ issuer, audience }: AppOptions): Router<State> {
+export function createRouter({ issuer, audience, authenticate: more }: AppOptions): Router<State> {
   const messages: Array<{ id: number; text: string; author: string }> = [{ id: 1, text: 'hello', author: 'dev-user' }];
   const router = new Router<State>();
 
@@ -31,7 +33,7 @@ export function createRouter({ issuer, audience }: AppOptions): Router<State> {
   // GET /me authenticates on its own (with resolveUser): mounted ahead of the router-wide authenticate().
   router.use(meRoutes({ issuer, audience }).routes());
 
-  router.use(authenticate<MessageClaims>({ issuer, audience }));
+  router.use(authenticate<MessageClaims>({ ...more, issuer, audience }));
   router.get('/messages', scopes.requireScopes('read:messages'), (ctx) => {
     ctx.body = messages;
   });
