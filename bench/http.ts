@@ -4,7 +4,8 @@
 //   BENCH_QUICK=1     one short round instead of three
 //   BENCH_ROUNDS, BENCH_DURATION (s), BENCH_WARMUP (s), BENCH_CONNECTIONS override the defaults
 //   BENCH_FRESH=n     distinct tokens per algorithm for the fresh rows (default 12,000: more than the cache's 10,000)
-//   BENCH_SWEEP=0     skip the sweep over the share of fresh tokens (the plot's data)
+//   BENCH_SWEEP=0     skip the sweep over the share of fresh tokens (the plot's data: one run per point
+//                     after the rounds, BENCH_SWEEP_DURATION s each, default 5)
 //   BENCH_LOADGEN=autocannon  force autocannon although wrk is installed
 //   BENCH_PROFILE=dir servers run with --cpu-prof and write their profiles to dir
 //   BENCH_ROWS=regex  only the rows whose id matches (the baselines they need are kept)
@@ -19,8 +20,9 @@ import { ALGS, benchKeys, hasTaskset, median, quick, signTokens, startIssuer, ty
 import { checkTargets, type Row } from './targets.js';
 
 const num = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
-const ROUNDS = num('BENCH_ROUNDS', quick ? 1 : 3);
-const DURATION = num('BENCH_DURATION', quick ? 3 : 10);
+const ROUNDS = num('BENCH_ROUNDS', quick ? 1 : 2);
+const DURATION = num('BENCH_DURATION', quick ? 3 : 8);
+const SWEEP_DURATION = num('BENCH_SWEEP_DURATION', quick ? 2 : 5);
 const WARMUP = num('BENCH_WARMUP', quick ? 2 : 3);
 const CONNECTIONS = num('BENCH_CONNECTIONS', 50);
 const FRESH = num('BENCH_FRESH', 12_000);
@@ -95,7 +97,8 @@ export async function main(): Promise<void> {
   };
 
   console.log(`HTTP bench: ${generator.kind} (${CONNECTIONS} connections${generator.kind === 'wrk' ? ', 1 thread' : ''}), ${WARMUP} s warm-up, ` +
-    `${ROUNDS} round(s) of ${DURATION} s per row, interleaved; medians over rounds; Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'}).`);
+    `${ROUNDS} round(s) of ${DURATION} s per row, interleaved; medians over rounds (the sweep: one run of ${SWEEP_DURATION} s per point); ` +
+    `Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'}).`);
   console.log(pin ? `Servers pinned to core 0 with taskset; ${generator.kind} pinned to core 1.`
     : 'taskset not found (util-linux) or a single core: processes NOT pinned; figures include borrowed cores.');
 
@@ -105,13 +108,15 @@ export async function main(): Promise<void> {
       const warm = await load(s, WARMUP);
       if (warm.bad > 0) throw new Error(`${s.id}: ${warm.bad} failed requests in the warm-up`);
     }
-    for (let round = 0; round < ROUNDS; round++) {
+    const main = scenarios.filter((s) => s.tokens !== 'mix');
+    const sweep = scenarios.filter((s) => s.tokens === 'mix');
+    for (let round = 0; round <= ROUNDS; round++) {
       // Rotate the order each round, so a burst of noise from the shared machine does not always hit the same row.
-      const order = scenarios.map((_, i) => scenarios[(i + round * 5) % scenarios.length]!);
+      const order = round < ROUNDS ? main.map((_, i) => main[(i + round * 5) % main.length]!) : sweep;
       for (const s of order) {
-        const measure = await load(s, DURATION);
+        const measure = await load(s, round < ROUNDS ? DURATION : SWEEP_DURATION);
         results.set(s.id, [...(results.get(s.id) ?? []), measure]);
-        process.stderr.write(`  round ${round + 1}/${ROUNDS} ${s.id}: ${Math.round(measure.rps)} req/s, p99 ${measure.p99.toFixed(1)} ms, server CPU ${(measure.serverShare * 100).toFixed(0)} %, ${generator.kind} ${(measure.loadShare * 100).toFixed(0)} %\n`);
+        process.stderr.write(`  ${round < ROUNDS ? `round ${round + 1}/${ROUNDS}` : 'sweep'} ${s.id}: ${Math.round(measure.rps)} req/s, p99 ${measure.p99.toFixed(1)} ms, server CPU ${(measure.serverShare * 100).toFixed(0)} %, ${generator.kind} ${(measure.loadShare * 100).toFixed(0)} %\n`);
       }
     }
   } finally {

@@ -10,7 +10,7 @@ import http from 'node:http';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createVerifier, DEFAULTS } from '../lib/index.js';
 import { AUDIENCE, quick, SCOPE } from './support.js';
 
@@ -45,7 +45,7 @@ function memory(): { rss: number; heap: number } {
 async function measure(tenants: number, max: number): Promise<TenantResult> {
   const keys = await Promise.all(Array.from({ length: tenants }, async (_, i) => {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-    return { privateKey, jwk: { ...(await exportJWK(publicKey)), kid: `k${i}`, alg: 'ES256', use: 'sig' } as JWK };
+    return { privateKey, jwk: { ...(await exportJWK(publicKey)), kid: `k${i}`, alg: 'ES256', use: 'sig' } };
   }));
   const fetches = new Uint32Array(tenants);
   const bodies = keys.map((k) => JSON.stringify({ keys: [k.jwk] }));
