@@ -16,7 +16,8 @@ import { createInterface } from 'node:readline';
 import { cpus } from 'node:os';
 import { features, type Target } from './server.js';
 import { LoadGenerator, type Measure } from './load.js';
-import { ALGS, benchKeys, hasTaskset, median, quick, signTokens, startIssuer, type BenchAlg } from './support.js';
+import { ALGS, benchKeys, hasTaskset, median, OPAQUE_TOKEN, quick, signTokens, startIssuer, type BenchAlg } from './support.js';
+import { dpopClient } from './dpop.js';
 import { checkTargets, type Row } from './targets.js';
 
 const num = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -34,8 +35,11 @@ interface Scenario {
   target: Target;
   label: string;
   alg?: BenchAlg;
-  /** none: no Authorization header; reuse: one token; fresh: FRESH distinct tokens rotated; mix: HOT reused tokens and fresh ones. */
-  tokens: 'none' | 'reuse' | 'fresh' | 'mix';
+  /**
+   * none: no Authorization header; reuse: one token; fresh: FRESH distinct tokens rotated; mix: HOT reused
+   * tokens and fresh ones; opaque: the introspected token; dpop: one bound token, a new proof every request.
+   */
+  tokens: 'none' | 'reuse' | 'fresh' | 'mix' | 'opaque' | 'dpop';
   freshPermille?: number;
 }
 
@@ -43,8 +47,8 @@ const scenarios: Scenario[] = ([
   { id: 'koa', target: 'koa', label: 'bare Koa + @koa/router, no Authorization header', tokens: 'none' },
   { id: 'koa-header', target: 'koa', label: 'bare Koa + @koa/router, the same Authorization header, ignored', alg: 'ES256', tokens: 'reuse' },
   { id: 'ours-reuse', target: 'ours', label: 'koa-token-guard, token reused', alg: 'ES256', tokens: 'reuse' },
-  ...(features.introspection ? [{ id: 'ours-introspected', target: 'ours-introspection', label: 'koa-token-guard, opaque token introspected once, then cached', tokens: 'reuse' } satisfies Scenario] : []),
-  ...(features.dpop ? [{ id: 'ours-dpop', target: 'ours-dpop', label: 'koa-token-guard, DPoP: cached token + a fresh proof each request', alg: 'ES256', tokens: 'fresh' } satisfies Scenario] : []),
+  ...(features.introspection ? [{ id: 'ours-introspected', target: 'ours-introspection', label: 'koa-token-guard, opaque token introspected once, then cached', tokens: 'opaque' } satisfies Scenario] : []),
+  ...(features.dpop ? [{ id: 'ours-dpop', target: 'ours-dpop', label: 'koa-token-guard, DPoP: cached token + a new proof every request', alg: 'ES256', tokens: 'dpop' } satisfies Scenario] : []),
   ...ALGS.map((alg): Scenario => ({ id: `ours-fresh-${alg}`, target: 'ours', label: `koa-token-guard, fresh tokens (${FRESH.toLocaleString('en')} distinct, cache on)`, alg, tokens: 'fresh' })),
   ...ALGS.map((alg): Scenario => ({ id: `jose-fresh-${alg}`, target: 'jose', label: 'Koa + raw jose (createRemoteJWKSet + jwtVerify), same fresh tokens', alg, tokens: 'fresh' })),
   // koa-jwt verifies with jsonwebtoken, which has no EdDSA.
@@ -76,24 +80,25 @@ export async function main(): Promise<void> {
   const fresh = new Map<BenchAlg, string[]>();
   for (const key of keys) fresh.set(key.alg, await signTokens(key, issuer.issuer, FRESH));
   const env = { ...process.env, BENCH_ISSUER: issuer.issuer, BENCH_JWKS_URI: issuer.jwksUri };
-  const specials = new Map<Target, string[]>();
+  const dpop = features.dpop ? await dpopClient(keys.find((k) => k.alg === 'ES256')!, issuer.issuer) : undefined;
 
   const targets = [...new Set(scenarios.map((s) => s.target))];
   const servers = new Map<Target, { child: ChildProcess; port: number }>();
   for (const target of targets) servers.set(target, await startServer(target, env, pin));
-  const tokensOf = (s: Scenario): { tokens: readonly string[]; hot: number } => {
-    const special = specials.get(s.target);
+  const tokensOf = async (s: Scenario, duration: number): Promise<{ tokens: readonly string[]; hot: number }> => {
     if (s.tokens === 'none') return { tokens: [], hot: 0 };
-    if (special !== undefined) return { tokens: s.tokens === 'reuse' ? special.slice(0, 1) : special, hot: 0 };
+    if (s.tokens === 'opaque') return { tokens: [OPAQUE_TOKEN], hot: 1 };
+    // Proofs are single-use: enough for the run at 6,000 req/s (above what one core verifies), made just before it.
+    if (s.tokens === 'dpop') return { tokens: await dpop!.lines(`http://127.0.0.1:${servers.get(s.target)!.port}/messages`, 6_000 * duration), hot: 0 };
     const all = fresh.get(s.alg!)!;
     if (s.tokens === 'reuse') return { tokens: all.slice(0, 1), hot: 1 };
     // The hot tokens of the mix are the last HOT of the list; its fresh ones are all the others.
     if (s.tokens === 'mix') return { tokens: [...all.slice(-HOT), ...all.slice(0, -HOT)], hot: HOT };
     return { tokens: all, hot: 0 };
   };
-  const load = (s: Scenario, duration: number): Promise<Measure> => {
+  const load = async (s: Scenario, duration: number): Promise<Measure> => {
     const server = servers.get(s.target)!;
-    return generator.run({ port: server.port, serverPid: server.child.pid!, ...tokensOf(s), freshPermille: s.freshPermille ?? 1000, duration, connections: CONNECTIONS });
+    return generator.run({ port: server.port, serverPid: server.child.pid!, ...await tokensOf(s, duration), freshPermille: s.freshPermille ?? 1000, duration, connections: CONNECTIONS });
   };
 
   console.log(`HTTP bench: ${generator.kind} (${CONNECTIONS} connections${generator.kind === 'wrk' ? ', 1 thread' : ''}), ${WARMUP} s warm-up, ` +

@@ -12,7 +12,7 @@ export interface LoadSpec {
   port: number;
   /** Pid of the server, whose CPU time is read from /proc. */
   serverPid: number;
-  /** The hot tokens first, then the fresh ones; empty: no Authorization header. */
+  /** The hot tokens first, then the fresh ones ("token<TAB>proof" for DPoP); empty: no Authorization header. */
   tokens: readonly string[];
   /** How many of `tokens` are hot (reused round-robin); the rest rotate as fresh tokens. */
   hot: number;
@@ -62,6 +62,12 @@ export function hasWrk(): boolean {
 }
 
 const WRK_SCRIPT = new URL('./wrk.lua', import.meta.url).pathname;
+
+/** The headers of one line of the token list, as bench/wrk.lua sends them: Bearer, or DPoP with a proof after a tab. */
+function headersOf(line: string): Record<string, string> {
+  const [token, proof] = line.split('\t');
+  return proof === undefined ? { authorization: `Bearer ${token}` } : { authorization: `DPoP ${token}`, dpop: proof };
+}
 
 export class LoadGenerator {
   readonly kind: 'wrk' | 'autocannon';
@@ -144,7 +150,7 @@ export class LoadGenerator {
       url: `http://127.0.0.1:${spec.port}`,
       connections: spec.connections,
       duration: spec.duration,
-      requests: sequence.map((t) => ({ method: 'GET', path: '/messages', ...(t === undefined ? {} : { headers: { authorization: `Bearer ${t}` } }) })),
+      requests: sequence.map((t) => ({ method: 'GET', path: '/messages', ...(t === undefined ? {} : { headers: headersOf(t) }) })),
     });
     const used = process.cpuUsage(before);
     return {

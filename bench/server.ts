@@ -16,8 +16,11 @@ export type Target = 'koa' | 'ours' | 'ours-nocache' | 'jose' | 'koa-jwt' | 'our
 /** Features whose rows the bench adds once they exist in lib/ (introspection, DPoP). */
 export const features = {
   introspection: typeof (lib as Record<string, unknown>).createIntrospector === 'function',
-  dpop: false,
+  dpop: 'DPOP_DEFAULTS' in lib,
 };
+
+/** The bench issuer's introspection client (bench/support.ts answers any client). */
+export const INTROSPECTION_CLIENT = { clientId: 'bench-api', clientSecret: 'bench-secret-0123456789abcdef' };
 
 const hasScope = (scope: unknown): boolean => typeof scope === 'string' && scope.split(' ').includes(SCOPE);
 
@@ -64,9 +67,15 @@ export function app(target: Target, { issuer, jwksUri }: { issuer: string; jwksU
     case 'ours': koa.use(authenticate({ issuer, audience: AUDIENCE })); break;
     case 'ours-nocache': koa.use(authenticate({ issuer, audience: AUDIENCE, cache: false })); break;
     case 'jose': koa.use(rawJose(issuer, jwksUri)); break;
+    // Options of features that may not be in this build: passed untyped, used only when `features` says so.
     case 'ours-introspection':
+      if (!features.introspection) throw new Error(`${target}: not in this build (bench/server.ts features)`);
+      koa.use(authenticate({ issuer, audience: AUDIENCE, ...({ introspection: INTROSPECTION_CLIENT } as object) }));
+      break;
     case 'ours-dpop':
-      throw new Error(`${target}: not in this build (bench/server.ts features)`);
+      if (!features.dpop) throw new Error(`${target}: not in this build (bench/server.ts features)`);
+      koa.use(authenticate({ issuer, audience: AUDIENCE, ...({ dpop: {} } as object) }));
+      break;
     case 'koa-jwt':
       koa.use(jwt({
         secret: koaJwtSecret({ jwksUri, cache: true, rateLimit: false }),

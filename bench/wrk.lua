@@ -1,5 +1,7 @@
 -- wrk script of the HTTP bench (bench/load.ts runs it): every request is GET /messages carrying the next token.
---   BENCH_TOKENS  a file of tokens, one per line; none (or empty): no Authorization header at all
+--   BENCH_TOKENS  a file of tokens, one per line (Bearer); "token<TAB>proof" lines are sent as DPoP
+--                 (RFC 9449: Authorization: DPoP token, and the proof in the DPoP header); no file (or
+--                 an empty one): no Authorization header at all
 --   BENCH_HOT     how many of its first lines are "hot" tokens, reused round-robin; the rest are fresh ones
 --   BENCH_FRESH_PERMILLE  fresh-token requests per 1000 when there are both (default 1000: all fresh)
 -- Fresh tokens rotate through the whole list, so with more of them than the server's cache holds each is a miss.
@@ -16,7 +18,9 @@ function init(args)
   for line in io.lines(path) do
     if line ~= "" then
       i = i + 1
-      if i <= hotCount then hot[#hot + 1] = "Bearer " .. line else fresh[#fresh + 1] = "Bearer " .. line end
+      local token, proof = line:match("^([^\t]+)\t(.+)$")
+      local headers = proof and { Authorization = "DPoP " .. token, DPoP = proof } or { Authorization = "Bearer " .. line }
+      if i <= hotCount then hot[#hot + 1] = headers else fresh[#fresh + 1] = headers end
     end
   end
 end
@@ -34,7 +38,7 @@ function request()
     header = hot[h]
   end
   if header == nil then return wrk.format("GET", "/messages") end
-  return wrk.format("GET", "/messages", { Authorization = header })
+  return wrk.format("GET", "/messages", header)
 end
 
 function done(summary, latency, requests)
