@@ -50,6 +50,8 @@ const scenarios: Scenario[] = ([
   ...(features.introspection ? [{ id: 'ours-introspected', target: 'ours-introspection', label: 'koa-token-guard, opaque token introspected once, then cached', tokens: 'opaque' } satisfies Scenario] : []),
   ...(features.dpop ? [{ id: 'ours-dpop', target: 'ours-dpop', label: 'koa-token-guard, DPoP: cached token + a new proof every request', alg: 'ES256', tokens: 'dpop' } satisfies Scenario] : []),
   ...ALGS.map((alg): Scenario => ({ id: `ours-fresh-${alg}`, target: 'ours', label: `koa-token-guard, fresh tokens (${FRESH.toLocaleString('en')} distinct, cache on)`, alg, tokens: 'fresh' })),
+  // Diagnostic: the same fresh tokens with the verified-token cache off, which separates the cache's own cost (insert, evict, GC) from the checks.
+  { id: 'oursnocache-fresh-ES256', target: 'ours-nocache', label: 'koa-token-guard, same fresh tokens, cache: false', alg: 'ES256', tokens: 'fresh' },
   ...ALGS.map((alg): Scenario => ({ id: `jose-fresh-${alg}`, target: 'jose', label: 'Koa + raw jose (createRemoteJWKSet + jwtVerify), same fresh tokens', alg, tokens: 'fresh' })),
   // koa-jwt verifies with jsonwebtoken, which has no EdDSA.
   ...(['ES256', 'RS256'] as const).map((alg): Scenario => ({ id: `koajwt-fresh-${alg}`, target: 'koa-jwt', label: 'koa-jwt + jwks-rsa, same fresh tokens', alg, tokens: 'fresh' })),
