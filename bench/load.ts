@@ -74,6 +74,8 @@ export class LoadGenerator {
   readonly #pin: boolean;
   readonly #dir = mkdtempSync(join(tmpdir(), 'ktg-bench-'));
   readonly #files = new Map<readonly string[], string>();
+  /** Per server and token list: where the fresh tokens stopped, so the next run goes on from there (see wrk.lua). */
+  readonly #cursors = new Map<string, number>();
 
   /** `pin`: run wrk on core 1 (this process, and so autocannon, is pinned there by the caller). */
   constructor(pin: boolean, kind: 'wrk' | 'autocannon' = hasWrk() ? 'wrk' : 'autocannon') {
@@ -109,8 +111,13 @@ export class LoadGenerator {
 
   async #wrk(spec: LoadSpec): Promise<{ requests: number; bad: number; p50: number; p99: number; loadCpuUs: number }> {
     const args = ['-t1', `-c${spec.connections}`, `-d${spec.duration}s`, '--timeout', '10s', '-s', WRK_SCRIPT, `http://127.0.0.1:${spec.port}/messages`];
+    const fresh = spec.tokens.length - spec.hot;
+    const file = spec.tokens.length ? this.#file(spec.tokens) : '';
+    const cursor = `${spec.port} ${file}`;
+    const start = this.#cursors.get(cursor) ?? 0;
     const env = {
-      ...process.env, BENCH_TOKENS: spec.tokens.length ? this.#file(spec.tokens) : '', BENCH_HOT: String(spec.hot), BENCH_FRESH_PERMILLE: String(spec.freshPermille),
+      ...process.env, BENCH_TOKENS: file, BENCH_HOT: String(spec.hot),
+      BENCH_FRESH_PERMILLE: String(spec.freshPermille), BENCH_START: String(fresh > 0 ? start % fresh : 0),
     };
     // wrk's CPU time lands in this process's children's time once it is reaped.
     const childrenBefore = cpuTime('self', true);
@@ -122,6 +129,8 @@ export class LoadGenerator {
     const line = output.split('\n').find((l) => l.startsWith('{'));
     if (code !== 0 || line === undefined) throw new Error(`wrk failed (${String(code)}): ${output}`);
     const r = JSON.parse(line) as Record<string, number>;
+    // wrk.lua reports how far it went through the fresh tokens (requests still in flight at the end included).
+    this.#cursors.set(cursor, r.fresh_stopped!);
     return {
       requests: r.requests!, bad: r.status! + r.connect! + r.read! + r.write! + r.timeout!,
       p50: r.p50_us! / 1000, p99: r.p99_us! / 1000, loadCpuUs: cpuTime('self', true) - childrenBefore,

@@ -15,7 +15,7 @@ async function render(spec: TopLevelSpec, file: string): Promise<void> {
   console.log(`wrote ${file}`);
 }
 
-const common = { width: 420, height: 240, config: { font: 'sans-serif', axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { orient: 'bottom' } } } as const;
+const common = { width: 420, height: 240, config: { font: 'sans-serif', axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { orient: 'bottom', labelLimit: 400 } } } as const;
 
 export async function main(): Promise<void> {
   if (existsSync('bench/results/http.json')) {

@@ -25,12 +25,12 @@ export async function benchKeys(): Promise<BenchKey[]> {
   }));
 }
 
-/** `count` distinct tokens (distinct `jti`), valid for an hour, carrying the scope the benched route requires. */
-export async function signTokens(key: BenchKey, issuer: string, count: number): Promise<string[]> {
+/** `count` distinct tokens (distinct `jti`, `prefix` + index), valid for an hour, carrying the scope the benched route requires. */
+export async function signTokens(key: BenchKey, issuer: string, count: number, prefix = 't'): Promise<string[]> {
   const now = Math.floor(Date.now() / 1000);
   const tokens: string[] = [];
   for (let i = 0; i < count; i++) {
-    tokens.push(await new SignJWT({ scope: `${SCOPE} write:messages`, client_id: 'bench', jti: `t${i}` })
+    tokens.push(await new SignJWT({ scope: `${SCOPE} write:messages`, client_id: 'bench', jti: `${prefix}${i}` })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
       .setIssuer(issuer).setAudience(AUDIENCE).setSubject(`user-${i % 100}`)
       .setIssuedAt(now).setExpirationTime(now + 3600)
