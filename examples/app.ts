@@ -7,8 +7,10 @@ import { meRoutes } from './me.js';
 export interface AppOptions {
   issuer: string;
   audience: string;
+  /** The API's client at the issuer's introspection endpoint: opaque tokens are checked there (RFC 7662). */
+  introspection?: { clientId: string; clientSecret: string } | undefined;
   /** More options for the router-wide authenticate(): a shared key store, say (the soak uses Redis). */
-  authenticate?: Omit<AuthenticateOptions<MessageClaims>, 'issuer' | 'audience'> | undefined;
+  authenticate?: Omit<AuthenticateOptions<MessageClaims>, 'issuer' | 'audience' | 'introspection'> | undefined;
 }
 
 /** The claims this API reads besides the registered ones. */
@@ -22,7 +24,7 @@ type State = AuthState<MessageClaims>;
 export const scopes = defineScopes(['read:messages', 'write:messages', 'admin'] as const);
 
 /** All routes on one router, so `describeRoutes(createRouter(…))` lists them with their guards. */
-export function createRouter({ issuer, audience, authenticate: more }: AppOptions): Router<State> {
+export function createRouter({ issuer, audience, introspection, authenticate: more }: AppOptions): Router<State> {
   const messages: Array<{ id: number; text: string; author: string }> = [{ id: 1, text: 'hello', author: 'dev-user' }];
   const router = new Router<State>();
 
@@ -31,9 +33,10 @@ export function createRouter({ issuer, audience, authenticate: more }: AppOption
   });
 
   // GET /me authenticates on its own (with resolveUser): mounted ahead of the router-wide authenticate().
-  router.use(meRoutes({ issuer, audience }).routes());
+  router.use(meRoutes({ issuer, audience, introspection }).routes());
 
-  router.use(authenticate<MessageClaims>({ ...more, issuer, audience }));
+  // JWTs are verified locally; any other token is introspected (answers cached for up to a minute).
+  router.use(authenticate<MessageClaims>({ ...more, issuer, audience, ...(introspection === undefined ? {} : { introspection }) }));
   router.get('/messages', scopes.requireScopes('read:messages'), (ctx) => {
     ctx.body = messages;
   });

@@ -11,13 +11,18 @@ export interface User {
 /** Stands in for a database table keyed by the provider's `sub`. */
 export const users = new Map<string, User>([['dev-user', { id: 1, name: 'Dev User', role: 'admin' }]]);
 
-export function meRoutes({ issuer, audience }: { issuer: string; audience: string }): Router<AuthState<AccessTokenClaims, User>> {
+export function meRoutes({ issuer, audience, introspection }: {
+  issuer: string;
+  audience: string;
+  introspection?: { clientId: string; clientSecret: string } | undefined;
+}): Router<AuthState<AccessTokenClaims, User>> {
   const router = new Router<AuthState<AccessTokenClaims, User>>();
   router.get(
     '/me',
     authenticate({
       issuer,
       audience,
+      ...(introspection === undefined ? {} : { introspection }),
       // A database lookup in a real app; null answers 401 invalid_token "unknown user".
       resolveUser: (claims) => users.get(claims.sub ?? '') ?? null,
       userCache: { ttl: 30 },

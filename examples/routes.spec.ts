@@ -1,8 +1,9 @@
 // The spec a team keeps so that nobody adds a route without deciding who may call it.
 import { expect } from 'chai';
-import { describeRoutes, scopesOf } from '../lib/index.js';
+import { describeRoutes, openApiSecurity, scopesOf } from '../lib/index.js';
 import { createRouter, scopes } from './app.js';
 import { uniqueIssuer } from '../spec/support/provider.js';
+import { expectValid, generatedDocument, merge } from '../spec/openapi/support.js';
 
 describe('example: every route is guarded or explicitly public', () => {
   // Building the router starts no network activity: key sets are fetched on the first request.
@@ -28,5 +29,14 @@ describe('example: every route is guarded or explicitly public', () => {
     const used = scopesOf(routes.flatMap((r) => r.requirements));
     expect(used).to.have.members([...scopes.names]);
     expect(used.filter((s) => !scopes.has(s))).to.deep.equal([]);
+  });
+
+  it('publishes the same requirements as OpenAPI security, valid once merged into a generated document', async () => {
+    const fragment = openApiSecurity(routes, { scheme: 'bearer' });
+    expect(fragment.paths['/messages/{id}']).to.deep.equal({
+      delete: { security: [{ bearerAuth: ['admin'] }, { bearerAuth: [] }], 'x-koa-token-guard': { requirements: routes[4]!.requirements } },
+    });
+    const document = generatedDocument({ '/health': ['get'], '/me': ['get'], '/messages': ['get', 'post'], '/messages/{id}': ['delete'], '/admin/stats': ['get'] });
+    await expectValid(merge(document, fragment));
   });
 });

@@ -7,7 +7,12 @@
  */
 
 /** The RFC 6750 section 3.1 error codes. */
-export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope'
+  // RFC 9470 3: the token is fine, the user's authentication is not strong or recent enough
+  | 'insufficient_user_authentication';
+
+/** The RFC 9449 section 7.1 and 12.2 error codes of a `DPoP` challenge. */
+export type DpopErrorCode = 'invalid_dpop_proof' | 'use_dpop_nonce';
 
 /** Stable codes, one per reason. Safe to switch on, log and count. */
 export type AuthErrorCode =
@@ -36,54 +41,66 @@ export type AuthErrorCode =
   | 'user_unknown'
   | 'userinfo_rejected'
   | 'userinfo_sub_mismatch'
+  | 'token_inactive'
+  // 401 insufficient_user_authentication (RFC 9470)
+  | 'insufficient_user_authentication'
+  | 'token_dpop_bound'
+  | 'token_not_dpop_bound'
+  | 'dpop_required'
+  // 401 invalid_dpop_proof (RFC 9449 4.3)
+  | 'dpop_proof_missing'
+  | 'dpop_proof_multiple'
+  | 'dpop_proof_too_large'
+  | 'dpop_proof_malformed'
+  | 'dpop_typ_invalid'
+  | 'dpop_alg_not_allowed'
+  | 'dpop_jwk_invalid'
+  | 'dpop_signature_invalid'
+  | 'dpop_htm_mismatch'
+  | 'dpop_htu_mismatch'
+  | 'dpop_iat_invalid'
+  | 'dpop_jti_invalid'
+  | 'dpop_replayed'
+  | 'dpop_ath_mismatch'
+  | 'dpop_key_mismatch'
+  // 401 use_dpop_nonce (RFC 9449 8)
+  | 'dpop_nonce_required'
+  | 'certificate_missing'
+  | 'certificate_mismatch'
+  | 'token_not_certificate_bound'
+  | 'token_certificate_bound'
   // 403 insufficient_scope
   | 'insufficient_scope'
   | 'claim_requirement_failed'
   | 'userinfo_forbidden'
   // 503
   | 'key_source_unavailable'
-  | 'userinfo_unavailable';
+  | 'userinfo_unavailable'
+  | 'introspection_unavailable'
+  | 'dpop_replay_unavailable';
 
-// RFC 6750 3: quoted-string values use %x20-21 / %x23-5B / %x5D-7E only.
-const UNSAFE_HEADER_CHARS = /[^\x20\x21\x23-\x5B\x5D-\x7E]/g;
+import { bearerChallenge, dpopChallenge, type ChallengeParams, type DpopChallengeContext } from './challenge.js';
 
-/** Strips what RFC 6750 forbids inside a challenge attribute value (`"`, `\`, controls, non-ASCII). */
-export function headerSafe(value: string): string {
-  return value.replace(UNSAFE_HEADER_CHARS, '');
-}
-
-/** Parameters of one `WWW-Authenticate: Bearer …` challenge. */
-export interface ChallengeParams {
-  realm?: string | undefined;
-  error?: BearerErrorCode | undefined;
-  description?: string | undefined;
-  scope?: readonly string[] | undefined;
-}
-
-/** Builds a `Bearer` challenge (RFC 6750 section 3) with every value made header-safe. */
-export function bearerChallenge({ realm, error, description, scope }: ChallengeParams): string {
-  const attrs: string[] = [];
-  if (realm !== undefined) attrs.push(`realm="${headerSafe(realm)}"`);
-  if (error !== undefined) attrs.push(`error="${error}"`);
-  if (description !== undefined) attrs.push(`error_description="${headerSafe(description)}"`);
-  if (scope !== undefined && scope.length > 0) attrs.push(`scope="${headerSafe(scope.join(' '))}"`);
-  return attrs.length === 0 ? 'Bearer' : `Bearer ${attrs.join(', ')}`;
-}
+export { bearerChallenge, dpopChallenge, headerSafe, type ChallengeParams, type DpopChallengeContext, type DpopChallengeParams } from './challenge.js';
 
 /** Base class of every error this package throws at request time. */
 export abstract class AuthError extends Error {
   /** HTTP status Koa answers with. */
   abstract readonly status: number;
-  /** The RFC 6750 `error` attribute, when the challenge carries one. */
-  readonly error: BearerErrorCode | undefined;
+  /** The RFC 6750 (or RFC 9449) `error` attribute, when the challenge carries one. */
+  readonly error: BearerErrorCode | DpopErrorCode | undefined;
   /** Stable reason code. */
   readonly code: AuthErrorCode;
   /** Koa renders `message` as the body when `expose` is true; ours are fixed, safe phrases. */
   readonly expose = true;
   /** The realm of the challenge; set by `authenticate()` from its options. */
   realm: string | undefined;
+  /** The RFC 9728 `resource_metadata` URL of the challenge; set with the realm when `authenticate({ resourceMetadata })` is on. */
+  resourceMetadata: string | undefined;
+  /** Set by `authenticate()` when `dpop` is configured: the challenges then follow RFC 9449 7.1. */
+  dpop: DpopChallengeContext | undefined;
 
-  constructor(code: AuthErrorCode, error: BearerErrorCode | undefined, description: string, options?: ErrorOptions) {
+  constructor(code: AuthErrorCode, error: BearerErrorCode | DpopErrorCode | undefined, description: string, options?: ErrorOptions) {
     super(description, options);
     this.name = new.target.name;
     this.code = code;
@@ -97,11 +114,27 @@ export abstract class AuthError extends Error {
 
   /** Response headers: Koa's default handler and most error middleware copy these onto the response. */
   get headers(): Record<string, string> {
-    return { 'WWW-Authenticate': this.challenge() };
+    return { 'WWW-Authenticate': this.challenges() };
   }
 
-  protected challenge(): string {
-    return bearerChallenge({ realm: this.realm, error: this.error, description: this.error ? this.message : undefined });
+  /** The error's own challenge attributes; subclasses add theirs (`scope`, `acr_values`, ...). */
+  protected challengeParams(): ChallengeParams {
+    return { error: this.error as BearerErrorCode | undefined, description: this.error ? this.message : undefined };
+  }
+
+  /**
+   * Every challenge, built in one place. RFC 9449 7.1: a refusal of a DPoP request (or a DPoP-only
+   * API, or a proof error) is a `DPoP` challenge carrying the error; any other keeps its `Bearer`
+   * challenge first (clients such as MCP's read only that) and offers `DPoP algs` after it.
+   */
+  protected challenges(): string {
+    const params: ChallengeParams = { ...this.challengeParams(), realm: this.realm, resourceMetadata: this.resourceMetadata };
+    const dpop = this.dpop;
+    if (this.error === 'invalid_dpop_proof' || this.error === 'use_dpop_nonce' || dpop?.scheme === 'DPoP' || dpop?.required === true) {
+      return dpopChallenge({ ...params, error: this.error, algs: dpop?.algs });
+    }
+    const bearer = bearerChallenge(params);
+    return dpop === undefined ? bearer : `${bearer}, ${dpopChallenge({ algs: dpop.algs })}`;
   }
 
   /** The RFC 6750 JSON body: `{ error, error_description }`. */
@@ -115,6 +148,31 @@ export class MissingCredentialsError extends AuthError {
   readonly status = 401;
   constructor(description = 'authentication required') {
     super('credentials_missing', undefined, description);
+  }
+}
+
+/** 401 `invalid_dpop_proof` (RFC 9449 7.1): the request's DPoP proof is missing, malformed, or does not fit the request or the token. */
+export class InvalidDpopProofError extends AuthError {
+  readonly status = 401;
+  constructor(code: AuthErrorCode, description: string, options?: ErrorOptions) {
+    super(code, 'invalid_dpop_proof', description, options);
+  }
+
+}
+
+/** 401 `use_dpop_nonce` (RFC 9449 8): the proof must carry the server nonce sent in the `DPoP-Nonce` header. */
+export class UseDpopNonceError extends AuthError {
+  readonly status = 401;
+  /** The nonce the client must put into its next proof. */
+  readonly nonce: string;
+  /** `stale`: the proof carried a nonce, but not a current one of ours. */
+  constructor(nonce: string, stale = false) {
+    super('dpop_nonce_required', 'use_dpop_nonce', stale ? 'DPoP nonce expired or invalid' : 'DPoP nonce required');
+    this.nonce = nonce;
+  }
+
+  override get headers(): Record<string, string> {
+    return { 'WWW-Authenticate': this.challenges(), 'DPoP-Nonce': this.nonce };
   }
 }
 
@@ -144,8 +202,30 @@ export class InsufficientScopeError extends AuthError {
     this.scopes = scopes;
   }
 
-  protected override challenge(): string {
-    return bearerChallenge({ realm: this.realm, error: 'insufficient_scope', description: this.message, scope: this.scopes });
+  protected override challengeParams(): ChallengeParams {
+    return { error: 'insufficient_scope', description: this.message, scope: this.scopes };
+  }
+}
+
+/**
+ * 401 `insufficient_user_authentication` (RFC 9470 3): a valid token whose user authentication is too
+ * weak (`acr`) or too old (`auth_time`). The challenge tells the client what to ask the authorization
+ * server for: `acr_values` and `max_age`.
+ */
+export class InsufficientUserAuthenticationError extends AuthError {
+  readonly status = 401;
+  /** The acceptable `acr` values (the challenge's `acr_values`). */
+  readonly acrValues: readonly string[];
+  /** The largest acceptable authentication age in seconds (the challenge's `max_age`). */
+  readonly maxAge: number | undefined;
+  constructor(acrValues: readonly string[], maxAge: number | undefined, description: string) {
+    super('insufficient_user_authentication', 'insufficient_user_authentication', description);
+    this.acrValues = acrValues;
+    this.maxAge = maxAge;
+  }
+
+  protected override challengeParams(): ChallengeParams {
+    return { error: 'insufficient_user_authentication', description: this.message, acrValues: this.acrValues, maxAge: this.maxAge };
   }
 }
 
@@ -205,6 +285,27 @@ export class UnknownUserError extends AuthError {
 export class UserInfoUnavailableError extends TemporarilyUnavailableError {
   constructor(retryAfter: number, options?: ErrorOptions) {
     super('userinfo_unavailable', 'user information is temporarily unavailable', retryAfter, options);
+  }
+}
+
+/**
+ * 503 with `Retry-After`: the authorization server's introspection endpoint failed (network, timeout,
+ * 5xx, 429, a malformed or unverifiable answer, our own client authentication refused), or too many
+ * introspection calls are already waiting. Never `invalid_token`: the client's token is not at fault.
+ */
+export class IntrospectionUnavailableError extends TemporarilyUnavailableError {
+  constructor(retryAfter: number, options?: ErrorOptions) {
+    super('introspection_unavailable', 'token introspection is temporarily unavailable', retryAfter, options);
+  }
+}
+
+/**
+ * 503 with `Retry-After`: the in-memory DPoP replay store is full of proofs still inside their window.
+ * Forgetting one would let it be replayed, so new proofs wait instead (fail closed).
+ */
+export class DpopReplayUnavailableError extends TemporarilyUnavailableError {
+  constructor(retryAfter: number, options?: ErrorOptions) {
+    super('dpop_replay_unavailable', 'DPoP proof checking is temporarily unavailable', retryAfter, options);
   }
 }
 

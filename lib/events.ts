@@ -6,8 +6,9 @@ import type { FetchFailureReason } from './keys/fetch.js';
 export type KeySetLoadReason = 'cold' | 'unknown_kid' | 'max_age' | 'forced';
 
 /**
- * What `onEvent` receives. `source` names the key set (`issuer <url>` or `jwks <url>`); nothing in an
- * event carries a token, a claim value or key material, so every field is safe to log and count.
+ * What `onEvent` receives. `source` names the key set (`issuer <url>` or `jwks <url>`) or the
+ * introspection endpoint (`introspection <url>`); nothing in an event carries a token (nor its hash),
+ * a claim value or key material, so every field is safe to log and count.
  */
 export type TokenGuardEvent =
   /** A key set was loaded for the first time in this process; `shared` when it came from the store, not the provider. */
@@ -20,6 +21,14 @@ export type TokenGuardEvent =
   | { type: 'key_set_served_stale'; source: string; age: number }
   /** The shared store failed or timed out; the process carried on with its own memory and fetch. */
   | { type: 'key_store_failed'; source: string; operation: 'get' | 'set' | 'lock' | 'unlock' }
+  /** The authorization server answered an introspection call (`shared`: another process's answer, read from the store). */
+  | { type: 'token_introspected'; source: string; active: boolean; shared: boolean }
+  /** An introspection call failed; requests waiting on it got a 503. */
+  | { type: 'introspection_failed'; source: string; failure: FetchFailureReason; status: number | undefined }
+  /** The authorization server refused our own client authentication (401/403): fix `introspection.clientId` and its credentials. */
+  | { type: 'introspection_client_rejected'; source: string; status: number }
+  /** The shared DPoP replay store failed; the proof was checked against this process's memory (or refused with 503). */
+  | { type: 'dpop_replay_store_failed' }
   /** A request was refused; `code` is the stable `AuthError` code. */
   | { type: 'token_rejected'; code: AuthErrorCode; status: number };
 

@@ -1,7 +1,8 @@
 /**
- * `koa-token-guard/redis`: a key store shared by every process of a service through Redis. Only the
- * JWKS and discovery metadata (public anyway) are written. Import it from this subpath only: the root
- * export never loads a Redis client.
+ * `koa-token-guard/redis`: a key store shared by every process of a service through Redis. Written are
+ * the JWKS and discovery metadata (public anyway) and, with `introspection`, the authorization server's
+ * answers (a token's claims, keyed by a SHA-256: never the token). Import it from this subpath only:
+ * the root export never loads a Redis client.
  */
 import { within, type KeyStore } from './keys/store.js';
 

@@ -22,7 +22,7 @@ export interface TokenRequest {
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /** The value of the request's only `Authorization` header; two or more are a malformed request. */
-function authorizationHeader(rawHeaders: readonly string[]): string | undefined {
+export function authorizationHeader(rawHeaders: readonly string[]): string | undefined {
   let value: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
@@ -34,13 +34,16 @@ function authorizationHeader(rawHeaders: readonly string[]): string | undefined 
   return value;
 }
 
-/** The token of an `Authorization: Bearer` header; undefined for another scheme (that is not bearer credentials). */
-function fromHeader(value: string | undefined): string | undefined {
+/**
+ * The token of an `Authorization` header using `expected` (`bearer` or `dpop`, lower case; both take a
+ * b64token, RFC 6750 2.1 and RFC 9449 7.1); undefined for another scheme (that is not such credentials).
+ */
+export function tokenOfScheme(value: string | undefined, expected: 'bearer' | 'dpop'): string | undefined {
   if (value === undefined) return undefined;
   const trimmed = value.trim();
   const space = trimmed.indexOf(' ');
   const scheme = space < 0 ? trimmed : trimmed.slice(0, space);
-  if (scheme.toLowerCase() !== 'bearer') return undefined;
+  if (scheme.toLowerCase() !== expected) return undefined;
   const credentials = space < 0 ? '' : trimmed.slice(space + 1).trim();
   if (credentials === '') throw new InvalidRequestError('token_empty', 'bearer token missing');
   if (!B64TOKEN.test(credentials)) {
@@ -50,6 +53,8 @@ function fromHeader(value: string | undefined): string | undefined {
   }
   return credentials;
 }
+
+const fromHeader = (value: string | undefined): string | undefined => tokenOfScheme(value, 'bearer');
 
 function parameter(value: unknown, where: string): string | undefined {
   if (value === undefined) return undefined;

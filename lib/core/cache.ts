@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { VerifiedToken } from './verify.js';
+import type { VerifiedJwt } from './verify.js';
 
 /** What the cache needs of a key set: a counter that moves whenever a key leaves the set. */
 export interface KeyGeneration {
@@ -19,7 +19,7 @@ export interface TokenCacheOptions {
 }
 
 interface Entry {
-  readonly verified: VerifiedToken<object>;
+  readonly verified: VerifiedJwt<object>;
   /** Milliseconds since the epoch from which the entry must not be served. */
   readonly expiresAt: number;
   readonly source: KeyGeneration | undefined;
@@ -28,7 +28,7 @@ interface Entry {
 
 /**
  * Successful verifications of one verifier, keyed by the exact token. A hit hands back the same frozen
- * `VerifiedToken` (claims, header, scopes), so nothing is parsed or checked twice; an entry is dropped
+ * `VerifiedJwt` (claims, header, scopes), so nothing is parsed or checked twice; an entry is dropped
  * once the token would no longer verify by time (`exp`, `maxTokenAge`), after `maxTtl`, or as soon as
  * a key left the key set it was verified against. Failures are never stored, so a flood of forged
  * tokens can neither enter the cache nor evict what is in it.
@@ -47,21 +47,21 @@ export class VerifiedTokenCache {
     return this.#lru.size;
   }
 
-  get<T extends object>(token: string): VerifiedToken<T> | undefined {
+  get<T extends object>(token: string): VerifiedJwt<T> | undefined {
     const entry = this.#lru.get(token);
     if (entry === undefined) return undefined;
     if (Date.now() >= entry.expiresAt || (entry.source !== undefined && entry.source.keyGeneration !== entry.generation)) {
       this.#lru.delete(token);
       return undefined;
     }
-    return entry.verified as VerifiedToken<T>;
+    return entry.verified as VerifiedJwt<T>;
   }
 
   /**
    * Stores a verification. `generation` is the key set's `keyGeneration` read before verifying, so a
    * key removed while the signature was being checked still invalidates the entry.
    */
-  set(token: string, verified: VerifiedToken<object>, source: KeyGeneration | undefined, generation: number): void {
+  set(token: string, verified: VerifiedJwt<object>, source: KeyGeneration | undefined, generation: number): void {
     const now = Date.now();
     const { exp, nbf, iat } = verified.claims;
     // Accepted within the clock tolerance but not valid yet: verify again until it is.

@@ -78,8 +78,9 @@ export interface VerifyOptions {
   /** When refreshing fails, the last good key set keeps serving for up to this long. Default 86400. */
   maxStale?: number | undefined;
   /**
-   * Where key sets (JWKS and discovery metadata, public material only) are shared between processes,
-   * e.g. `redisStore(client)` from `koa-token-guard/redis`. Default: this process's memory.
+   * Where key sets (JWKS and discovery metadata) and introspection answers (keyed by a SHA-256, never the
+   * token) are shared between processes, e.g. `redisStore(client)` from `koa-token-guard/redis`.
+   * Default: this process's memory.
    */
   store?: KeyStore | undefined;
   /** Observability: key set fetched / refreshed / refresh failed / served stale, store failures, and every refused token with its `code`. */

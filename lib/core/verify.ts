@@ -21,18 +21,30 @@ export interface AccessTokenClaims extends JWTPayload {
   azp?: string;
 }
 
-/** What a successful verification yields. */
+/** How a token was established: verified locally as a JWT, or introspected at its authorization server (RFC 7662). */
+export type TokenSource = 'jwt' | 'introspection';
+
+/** What establishing a token yields, whichever way it was established. */
 export interface VerifiedToken<TClaims extends object = AccessTokenClaims> {
   /** The raw token. Never log or echo it. */
   readonly token: string;
-  readonly header: JWTHeaderParameters;
+  /** `'jwt'` for a locally verified JWT, `'introspection'` for an answer of the authorization server. */
+  readonly source: TokenSource;
+  /** The JWS protected header; undefined for an introspected token. */
+  readonly header?: JWTHeaderParameters | undefined;
   readonly claims: TClaims & AccessTokenClaims;
   /** Granted scopes from `scope`, `scp` and `scopeClaims`, parsed once. */
   readonly scopes: ReadonlySet<string>;
 }
 
-/** Verifies one token: resolves to its verified claims or rejects with an `AuthError`. */
-export type Verifier<TClaims extends object = AccessTokenClaims> = (token: string) => Promise<VerifiedToken<TClaims>>;
+/** A locally verified JWT: `source` is `'jwt'` and the header is always there. */
+export interface VerifiedJwt<TClaims extends object = AccessTokenClaims> extends VerifiedToken<TClaims> {
+  readonly source: 'jwt';
+  readonly header: JWTHeaderParameters;
+}
+
+/** Verifies one JWT: resolves to its verified claims or rejects with an `AuthError`. */
+export type Verifier<TClaims extends object = AccessTokenClaims> = (token: string) => Promise<VerifiedJwt<TClaims>>;
 
 type KeyGetter = (header: JWSHeaderParameters) => Promise<CryptoKey | Uint8Array>;
 
@@ -191,7 +203,7 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     ...options.cache, clockTolerance: options.clockTolerance, maxTokenAge: options.maxTokenAge,
   });
 
-  async function verifyToken(token: string): Promise<VerifiedToken<TClaims>> {
+  async function verifyToken(token: string): Promise<VerifiedJwt<TClaims>> {
     if (token.length > options.maxTokenLength) throw new InvalidTokenError('token_too_large', 'token too large');
     if (!isCanonicalCompactJws(token)) throw new InvalidTokenError('token_malformed', 'malformed token');
     let binding = single;
@@ -232,7 +244,7 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     // Only signed tokens get here, so forgeries never cost this scan (RFC 7515 4, RFC 7519 4: no duplicate names).
     if (tokenJsonDefect(token, MAX_JSON_DEPTH) !== undefined) throw new InvalidTokenError('token_malformed', 'malformed token');
     const scopes = parseScopes(payload, options.scopeClaims);
-    const verified = deepFreeze({ token, header, claims: payload as TClaims & AccessTokenClaims, scopes });
+    const verified: VerifiedJwt<TClaims> = deepFreeze({ token, source: 'jwt', header, claims: payload as TClaims & AccessTokenClaims, scopes });
     cache?.set(token, verified, binding.keys, generation);
     return verified;
   }
@@ -240,7 +252,7 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
   // Concurrent first requests carrying one new token (a client's burst) share one verification. Only
   // its success is shared: a refusal is verified again per request, so each gets its own error (and
   // its own token_rejected event), as without sharing.
-  const pending = new Map<string, Promise<VerifiedToken<TClaims>>>();
+  const pending = new Map<string, Promise<VerifiedJwt<TClaims>>>();
   const settled = (token: string) => () => {
     pending.delete(token);
   };

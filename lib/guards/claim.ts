@@ -1,14 +1,26 @@
+import type { ParameterizedContext } from 'koa';
 import { ConfigurationError, InsufficientScopeError } from '../errors.js';
 import type { AccessTokenClaims } from '../core/verify.js';
-import { createGuard, type Guard, type GuardResult } from './guard.js';
+import { createGuard, type Guard, type GuardContext, type GuardResult } from './guard.js';
 import type { ClaimRequirement } from './requirement.js';
 
 /** A value a claim can be compared with. */
 export type ClaimValue = string | number | boolean;
 
-/** Decides on a present claim; only `true` passes. Type-check `value` first: it comes from the token. */
+/**
+ * The Koa context a claim predicate receives: on a @koa/router route (or `router.use(path, guard)`),
+ * `params` holds the route's path parameters, e.g. `ctx.params.orgId`. `guard.check(ctx)` passes the
+ * context it is given.
+ */
+export type ClaimContext = ParameterizedContext & { readonly params: Readonly<Record<string, string>> };
+
+/**
+ * Decides on a present claim; only `true` passes. Type-check `value` first: it comes from the token.
+ * `ctx` ties the claim to the request, e.g. tenant isolation:
+ * `(org, claims, ctx) => org === ctx.params.orgId`.
+ */
 export type ClaimPredicate<TValue = unknown, TClaims extends object = AccessTokenClaims> =
-  (value: Exclude<TValue, undefined>, claims: TClaims) => boolean | Promise<boolean>;
+  (value: Exclude<TValue, undefined>, claims: TClaims, ctx: ClaimContext) => boolean | Promise<boolean>;
 
 /** Options of `requireClaim()`. */
 export interface RequireClaimOptions {
@@ -21,7 +33,9 @@ const isClaimValue = (v: unknown): v is ClaimValue => typeof v === 'string' || t
 /**
  * Refuses with 403 `insufficient_scope` unless the claim `name` is present and meets `expected`:
  * equals the value, equals one of a list of values (an array claim passes when one of its elements
- * does), or makes the predicate return `true`. The refusal names the claim, never its value. A
+ * does), or makes the predicate `(value, claims, ctx)` return `true`; `ctx` lets it compare the claim
+ * with the request, e.g. `requireClaim('org_id', (org, claims, ctx) => org === ctx.params.orgId)`
+ * keeps a tenant's token out of other tenants' paths. The refusal names the claim, never its value. A
  * predicate that throws propagates its error (an application bug, answered 500).
  */
 export function requireClaim<TClaims extends object = AccessTokenClaims, K extends keyof TClaims & string = keyof TClaims & string>(
@@ -32,13 +46,13 @@ export function requireClaim<TClaims extends object = AccessTokenClaims, K exten
   if (typeof name !== 'string' || name === '') throw new ConfigurationError("requireClaim() needs a claim name, e.g. requireClaim('role', 'owner').");
   const label = name.replace(/[^\x21\x23-\x5B\x5D-\x7E]/g, '');
   const fail = (): InsufficientScopeError => new InsufficientScopeError([], `${label} claim not accepted for this resource`, 'claim_requirement_failed');
-  let evaluate: (value: unknown, claims: Record<string, unknown>) => GuardResult | Promise<GuardResult>;
+  let evaluate: (value: unknown, claims: Record<string, unknown>, ctx: GuardContext) => GuardResult | Promise<GuardResult>;
   let described: string;
   if (typeof expected === 'function') {
-    const predicate = expected as (value: unknown, claims: Record<string, unknown>) => unknown;
+    const predicate = expected as (value: unknown, claims: Record<string, unknown>, ctx: GuardContext) => unknown;
     described = 'predicate';
-    evaluate = (value, claims) => {
-      const answer = predicate(value, claims);
+    evaluate = (value, claims, ctx) => {
+      const answer = predicate(value, claims, ctx);
       if (answer instanceof Promise) return answer.then((ok) => (ok === true ? undefined : fail()));
       return answer === true ? undefined : fail();
     };
@@ -53,9 +67,9 @@ export function requireClaim<TClaims extends object = AccessTokenClaims, K exten
   }
   if (options.description !== undefined) described = options.description;
   const requirement: ClaimRequirement = { kind: 'claim', claim: name, expected: described };
-  return createGuard('requireClaim', requirement, ({ claims }) => {
+  return createGuard('requireClaim', requirement, ({ claims }, ctx) => {
     const all = claims as Record<string, unknown>;
     const value = Object.hasOwn(all, name) ? all[name] : undefined;
-    return value === undefined || value === null ? fail() : evaluate(value, all);
+    return value === undefined || value === null ? fail() : evaluate(value, all, ctx);
   });
 }

@@ -1,4 +1,4 @@
-import { ConfigurationError, InsufficientScopeError, type AuthError } from '../errors.js';
+import { ConfigurationError, InsufficientScopeError, InsufficientUserAuthenticationError, type AuthError } from '../errors.js';
 import { createGuard, isGuard, type Guard, type GuardContext, type GuardResult } from './guard.js';
 import type { CompositeRequirement, Requirement } from './requirement.js';
 import { insufficientScope } from './scopes.js';
@@ -28,10 +28,15 @@ function hintOf(r: Requirement): ScopeHint {
 }
 
 const hasScopes = (e: AuthError): boolean => e instanceof InsufficientScopeError && e.scopes.length > 0;
+// A client can act on these: ask for the named scopes, or step up its user's authentication (RFC 9470).
+const actionable = (e: AuthError): boolean => hasScopes(e) || e instanceof InsufficientUserAuthenticationError;
 
-/** Of several refusals, the one a client can act on: a 403 naming scopes, then any 403, then the first. */
+/**
+ * Of several refusals, the one a client can act on: the first (in guard order) that names scopes or asks
+ * for a step-up, then any 403, then the first. The order of the guards states which remedy to offer first.
+ */
 function mostUseful(failures: readonly AuthError[]): AuthError {
-  return failures.find(hasScopes) ?? failures.find((f) => f.status === 403) ?? failures[0]!;
+  return failures.find(actionable) ?? failures.find((f) => f.status === 403) ?? failures[0]!;
 }
 
 function firstPass(guards: readonly Guard[], ctx: GuardContext, from: number, failures: AuthError[]): GuardResult | Promise<GuardResult> {
@@ -63,7 +68,7 @@ function firstFailure(guards: readonly Guard[], ctx: GuardContext, from: number)
 /**
  * Passes when at least one guard passes (checked in order, stopping at the first pass); the
  * downstream handler runs once. When every guard refuses, answers with the most useful refusal: the
- * first 403 that names scopes, else the first 403, else the first refusal.
+ * first that names scopes or asks for a step-up (`requireAuthLevel()`), else the first 403, else the first refusal.
  */
 export function anyOf(...guards: Guard[]): Guard {
   const list = checkGuards('anyOf', guards);

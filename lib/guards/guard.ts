@@ -1,6 +1,6 @@
 import type { Next, ParameterizedContext } from 'koa';
 import { AuthError, GuardOrderError, MissingCredentialsError } from '../errors.js';
-import { authContextOf, type AuthInfo, type AuthState } from '../koa/state.js';
+import { authContextOf, withChallenge, type AuthInfo, type AuthState } from '../koa/state.js';
 import type { Requirement } from './requirement.js';
 
 /** What a guard's check yields: nothing when the request passes, else the refusal it would throw. */
@@ -50,7 +50,7 @@ type Evaluate = (auth: AuthInfo, ctx: GuardContext) => GuardResult | Promise<Gua
 /**
  * Builds a guard from its requirement and an evaluation of a verified token. The shared part lives
  * here: refusing loudly when `authenticate()` did not run, answering 401 when `optional: true` let a
- * request without credentials through, and giving every refusal the realm of `authenticate()`.
+ * request without credentials through, and giving every refusal the realm (and `resource_metadata`) of `authenticate()`.
  */
 export function createGuard(name: string, requirement: Requirement, evaluate: Evaluate): Guard {
   function check(ctx: GuardContext): GuardResult | Promise<GuardResult> {
@@ -59,14 +59,8 @@ export function createGuard(name: string, requirement: Requirement, evaluate: Ev
     const auth = (ctx.state as unknown as AuthState).auth;
     const result = auth === undefined ? new MissingCredentialsError() : evaluate(auth, ctx);
     if (result === undefined) return undefined;
-    if (result instanceof AuthError) {
-      result.realm = context.realm;
-      return result;
-    }
-    return result.then((failure) => {
-      if (failure !== undefined) failure.realm = context.realm;
-      return failure;
-    });
+    if (result instanceof AuthError) return withChallenge(result, context);
+    return result.then((failure) => (failure === undefined ? undefined : withChallenge(failure, context)));
   }
 
   async function guard(ctx: ParameterizedContext, next: Next): Promise<unknown> {

@@ -38,11 +38,40 @@ export function insufficientScope(scopes: readonly string[], match: 'all' | 'any
  * `scp` and its `scopeClaims`; matches whole scope tokens only (`read` never satisfies `read:messages`).
  */
 export function requireScopes<S extends string = string>(scopes: S | readonly S[], options: RequireScopesOptions = {}): Guard {
+  return scopesGuard(scopes, options, new Map());
+}
+
+/**
+ * `requireScopes()` where a scope is also satisfied by the scopes `impliedBy` lists for it (a
+ * `defineScopes()` declaration's closure, computed once at startup). The refusal still names the
+ * required scopes, never the implying ones.
+ */
+export function scopesGuard(scopes: unknown, options: RequireScopesOptions, impliedBy: ReadonlyMap<string, readonly string[]>): Guard {
   const list = Object.freeze(scopeList('requireScopes', scopes));
   const match = options.match ?? 'all';
   if (match !== 'all' && match !== 'any') throw new ConfigurationError("requireScopes() `match` must be 'all' or 'any'.");
-  const requirement: ScopesRequirement = { kind: 'scopes', scopes: list, match };
+  const implying = list.map((s) => impliedBy.get(s) ?? []);
+  const declared = list.flatMap((s, i) => (implying[i]!.length > 0 ? [[s, Object.freeze([...implying[i]!])] as const] : []));
+  const requirement: ScopesRequirement = declared.length === 0 ? { kind: 'scopes', scopes: list, match }
+    : { kind: 'scopes', scopes: list, match, impliedBy: Object.freeze(Object.fromEntries(declared)) };
+  if (requirement.impliedBy === undefined) {
+    return createGuard('requireScopes', requirement, match === 'all'
+      ? ({ scopes: granted }) => (list.every((s) => granted.has(s)) ? undefined : insufficientScope(list, match))
+      : ({ scopes: granted }) => (list.some((s) => granted.has(s)) ? undefined : insufficientScope(list, match)));
+  }
+  // The scope itself first: one Set lookup when the token holds exactly what the route names.
+  const holds = (granted: ReadonlySet<string>, i: number): boolean => {
+    if (granted.has(list[i]!)) return true;
+    for (const scope of implying[i]!) if (granted.has(scope)) return true;
+    return false;
+  };
   return createGuard('requireScopes', requirement, match === 'all'
-    ? ({ scopes: granted }) => (list.every((s) => granted.has(s)) ? undefined : insufficientScope(list, match))
-    : ({ scopes: granted }) => (list.some((s) => granted.has(s)) ? undefined : insufficientScope(list, match)));
+    ? ({ scopes: granted }) => {
+      for (let i = 0; i < list.length; i++) if (!holds(granted, i)) return insufficientScope(list, match);
+      return undefined;
+    }
+    : ({ scopes: granted }) => {
+      for (let i = 0; i < list.length; i++) if (holds(granted, i)) return undefined;
+      return insufficientScope(list, match);
+    });
 }

@@ -1,7 +1,10 @@
 /** Why a call to the identity provider failed. Internal: clients only ever see a 503. */
-export type FetchFailureReason = 'network' | 'timeout' | 'status' | 'too_large' | 'not_json' | 'shape' | 'issuer_mismatch';
+export type FetchFailureReason = 'network' | 'timeout' | 'status' | 'too_large' | 'not_json' | 'shape' | 'issuer_mismatch' | 'jwt_invalid';
 
-/** A failed discovery or JWKS request. Never reaches a client: the key set turns it into a 503 or keeps serving stale keys. */
+/**
+ * A failed request to the provider (discovery, JWKS, userinfo, introspection). Never reaches a client:
+ * it becomes a 503, or the key set keeps serving stale keys.
+ */
 export class KeySourceError extends Error {
   readonly reason: FetchFailureReason;
   /** HTTP status, when the provider answered. */
@@ -67,15 +70,22 @@ async function readLimited(response: Response, maxBytes: number, url: string): P
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** A provider's answer read within the limits: status 200, its headers, and the body as text. */
+export interface FetchedText {
+  readonly response: Response;
+  readonly text: string;
+}
+
 /**
- * GETs a JSON object from the provider with a timeout and a size limit. Every failure (network,
- * timeout, non-200, oversize, non-JSON, not an object) is a `KeySourceError`, never anything else.
+ * Sends one request to the provider with a timeout and a size limit and reads the 200 answer's body.
+ * Every failure (network, timeout, non-200, oversize) is a `KeySourceError`, never anything else; a
+ * non-200 carries its status and `Retry-After`. Discovery, JWKS, userinfo and introspection share it.
  */
-export async function fetchJson(url: string, options: FetchJsonOptions): Promise<FetchedJson> {
+export async function fetchText(url: string, init: RequestInit, options: FetchJsonOptions): Promise<FetchedText> {
   const signal = AbortSignal.timeout(options.timeout * 1000);
   let response: Response;
   try {
-    response = await options.fetch(url, { headers: { accept: 'application/json' }, redirect: 'follow', signal });
+    response = await options.fetch(url, { ...init, signal });
   } catch (cause) {
     const timedOut = signal.aborted;
     throw new KeySourceError(timedOut ? 'timeout' : 'network', timedOut ? `${url} timed out after ${options.timeout} s` : `${url} could not be reached`, { cause });
@@ -88,14 +98,17 @@ export async function fetchJson(url: string, options: FetchJsonOptions): Promise
       ...(retryAfter === undefined ? {} : { retryAfter }),
     });
   }
-  let text: string;
   try {
-    text = await readLimited(response, options.maxBytes, url);
+    return { response, text: await readLimited(response, options.maxBytes, url) };
   } catch (cause) {
     if (cause instanceof KeySourceError) throw cause;
     const timedOut = signal.aborted;
     throw new KeySourceError(timedOut ? 'timeout' : 'network', `${url} failed while reading its body`, { cause });
   }
+}
+
+/** Parses a provider's answer as a JSON object, or fails with a `KeySourceError` (`not_json`, `shape`). */
+export function parseJsonObject(text: string, url: string): Record<string, unknown> {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -105,5 +118,14 @@ export async function fetchJson(url: string, options: FetchJsonOptions): Promise
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new KeySourceError('shape', `${url} did not answer with a JSON object`);
   }
-  return { body: body as Record<string, unknown>, maxAge: parseMaxAge(response.headers.get('cache-control')) };
+  return body as Record<string, unknown>;
+}
+
+/**
+ * GETs a JSON object from the provider with a timeout and a size limit. Every failure (network,
+ * timeout, non-200, oversize, non-JSON, not an object) is a `KeySourceError`, never anything else.
+ */
+export async function fetchJson(url: string, options: FetchJsonOptions): Promise<FetchedJson> {
+  const { response, text } = await fetchText(url, { headers: { accept: 'application/json' }, redirect: 'follow' }, options);
+  return { body: parseJsonObject(text, url), maxAge: parseMaxAge(response.headers.get('cache-control')) };
 }

@@ -1,6 +1,6 @@
 /**
- * Where key sets (the JWKS and discovery metadata, public material only) are kept between fetches, so
- * that several processes can share one fetch and one last-good copy. Values are opaque strings.
+ * Where key sets (the JWKS and discovery metadata) and introspection answers are kept, so that several
+ * processes can share one fetch and one last-good copy. Keys never hold a token; values are opaque strings.
  *
  * A store must never make a request fail: the key set treats a rejection as a miss, and a store that
  * talks to a server should time out quickly (the Redis store does) because the key set waits for it.

@@ -1,18 +1,28 @@
 import type { Middleware, ParameterizedContext } from 'koa';
 import { extractToken } from '../bearer/extract.js';
-import { createVerifier, type AccessTokenClaims, type VerifiedToken } from '../core/verify.js';
-import type { VerifyOptions } from '../core/options.js';
-import { AuthError, ConfigurationError, MissingCredentialsError } from '../errors.js';
+import type { AccessTokenClaims, VerifiedToken } from '../core/verify.js';
+import { createEstablisher, type EstablishOptions } from '../core/establish.js';
+import { DEFAULTS } from '../core/options.js';
+import { AuthError, ConfigurationError, MissingCredentialsError, type DpopChallengeContext } from '../errors.js';
+import { readDpopCredentials } from '../credentials/read.js';
+import { boundJkt, checkBinding, type DpopMode } from '../dpop/binding.js';
+import { requestHtu } from '../dpop/htu.js';
+import { resolveDpopOptions, type DpopOptions } from '../dpop/options.js';
+import { createDpopChecker, type DpopResult } from '../dpop/validate.js';
 import type { UserOptions } from '../users/options.js';
 import { createUserResolver } from '../users/resolve-user.js';
 import { createUserInfoClient } from '../users/userinfo.js';
 import { reportRejection } from '../events.js';
 import { shareKeySets } from '../keys/control.js';
-import { AUTH_CONTEXT, type AuthContext, type AuthState } from './state.js';
+import { checkCertificateBinding } from '../mtls/binding.js';
+import { resolveMtlsOptions, type MtlsOptions } from '../mtls/options.js';
+import { factsOf, registerResourceServer } from '../metadata/facts.js';
+import { checkResource, metadataUrl } from '../metadata/resource.js';
+import { AUTH_CONTEXT, withChallenge, type AuthContext, type AuthState } from './state.js';
 
-/** Options of `authenticate()`: the verification options, how the token is read from Koa, and who the caller is. */
+/** Options of `authenticate()`: how tokens are established, how the token is read from Koa, and who the caller is. */
 export interface AuthenticateOptions<TClaims extends object = AccessTokenClaims, TUser = TClaims & AccessTokenClaims>
-  extends VerifyOptions, UserOptions<TClaims, TUser, ParameterizedContext> {
+  extends EstablishOptions, UserOptions<TClaims, TUser, ParameterizedContext> {
   /** With `true`, a request without credentials passes with `ctx.state.user` undefined; bad credentials still fail. Default false. */
   optional?: boolean | undefined;
   /** The `realm` of every `WWW-Authenticate` challenge. Default `'api'`. */
@@ -23,13 +33,30 @@ export interface AuthenticateOptions<TClaims extends object = AccessTokenClaims,
   allowBodyToken?: boolean | undefined;
   /** Read the token yourself (a cookie, a custom header); replaces the RFC 6750 methods. Return undefined for none. */
   getToken?: ((ctx: ParameterizedContext) => string | undefined | Promise<string | undefined>) | undefined;
+  /**
+   * Names the RFC 9728 metadata in every 401 and 403 challenge (`resource_metadata="…"`), so clients
+   * such as MCP clients discover the authorization server. `true`: the path-suffixed URL
+   * `protectedResourceMetadata()` serves for the (single) `audience`, e.g.
+   * `https://api.example.com/.well-known/oauth-protected-resource/mcp`; or that URL explicitly. Default off.
+   */
+  resourceMetadata?: boolean | string | undefined;
+  /**
+   * DPoP sender-constrained tokens (RFC 9449): accept `Authorization: DPoP <token>` with a proof. Without
+   * it, a DPoP-bound token (`cnf.jkt`) is refused, since its binding cannot be checked. Default: off.
+   */
+  dpop?: DpopOptions | undefined;
+  /**
+   * Certificate-bound access tokens (RFC 8705): a token with `cnf["x5t#S256"]` passes only with the client
+   * certificate it is bound to. Default: not configured, so bound tokens are refused (their binding cannot be checked).
+   */
+  mtls?: MtlsOptions<ParameterizedContext> | undefined;
 }
 
 const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
 
 /**
- * Koa middleware that verifies the request's bearer token and sets `ctx.state.user` (the claims) and
- * `ctx.state.auth` (token, header, claims, scopes). Refusals are thrown as `AuthError`s, which Koa's
+ * Koa middleware that establishes the request's bearer token and sets `ctx.state.user` (the claims) and
+ * `ctx.state.auth` (token, source, header, claims, scopes). Refusals are thrown as `AuthError`s, which Koa's
  * default handler renders with the right status and `WWW-Authenticate` challenge.
  *
  * Options are checked here, at startup: bad configuration throws a `ConfigurationError`.
@@ -37,7 +64,7 @@ const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
 export function authenticate<TClaims extends object = AccessTokenClaims, TUser = TClaims & AccessTokenClaims>(
   options: AuthenticateOptions<TClaims, TUser>,
 ): Middleware<AuthState<TClaims, TUser>> {
-  const verify = createVerifier<TClaims>(options);
+  const establish = createEstablisher<TClaims>(options);
   const realm = options.realm ?? 'api';
   if (typeof realm !== 'string' || !REALM_CHARS.test(realm)) {
     throw new ConfigurationError('`realm` must be a string without `"`, `\\` or control characters (RFC 6750 3).');
@@ -48,14 +75,48 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
   const locations = { query: options.allowQueryToken === true, body: options.allowBodyToken === true };
   const getToken = options.getToken;
   const optional = options.optional === true;
-  const marker: AuthContext = Object.freeze({ realm, userinfo: createUserInfoClient(options, realm) });
+  const audiences = Object.freeze(typeof options.audience === 'string' ? [options.audience] : [...options.audience]);
+  const marker: AuthContext = Object.freeze({
+    realm,
+    userinfo: createUserInfoClient(options, realm),
+    resourceMetadata: resourceMetadataUrl(options.resourceMetadata, audiences),
+    clockTolerance: options.clockTolerance ?? DEFAULTS.clockTolerance,
+    audiences,
+  });
+  const mtls = resolveMtlsOptions(options.mtls);
   const resolveUser = options.resolveUser === undefined ? undefined : createUserResolver({ ...options, resolveUser: options.resolveUser, realm });
+  const dpopOptions = resolveDpopOptions(options.dpop, options.store, options.clockTolerance ?? DEFAULTS.clockTolerance);
+  const dpop = dpopOptions === undefined ? undefined : createDpopChecker(dpopOptions, options.onEvent);
+  const mode: DpopMode = dpopOptions === undefined ? 'off' : dpopOptions.required ? 'required' : 'allowed';
+  // The three ways a refusal's challenges can look, built once (RFC 9449 7.1).
+  const challengeFor = dpopOptions === undefined ? undefined : (() => {
+    const { algs, required } = dpopOptions;
+    const byScheme = {
+      none: Object.freeze({ algs, required, scheme: undefined }),
+      Bearer: Object.freeze({ algs, required, scheme: 'Bearer' as const }),
+      DPoP: Object.freeze({ algs, required, scheme: 'DPoP' as const }),
+    };
+    return (scheme: 'Bearer' | 'DPoP' | undefined): DpopChallengeContext => byScheme[scheme ?? 'none'];
+  })();
+
+  // Every refusal gets the realm, resource_metadata and, with DPoP, the challenges of the scheme used.
+  const challenged = (error: unknown, scheme: 'Bearer' | 'DPoP' | undefined): unknown => {
+    if (error instanceof AuthError) {
+      withChallenge(error, marker);
+      if (challengeFor !== undefined && error.dpop === undefined) error.dpop = challengeFor(scheme);
+    }
+    return error;
+  };
 
   const middleware: Middleware<AuthState<TClaims, TUser>> = async function authenticateMiddleware(ctx, next) {
     (ctx.state as Record<symbol, AuthContext>)[AUTH_CONTEXT] = marker;
     let verified: VerifiedToken<TClaims>;
+    let thumbprint: string | undefined;
+    let scheme: 'Bearer' | 'DPoP' | undefined;
+    let proven: DpopResult | undefined;
     try {
-      const token = getToken ? await getToken(ctx) : extractToken(ctx, locations);
+      const credentials = dpop === undefined ? undefined : readDpopCredentials(ctx, locations);
+      const token = credentials?.token ?? (getToken ? await getToken(ctx) : extractToken(ctx, locations));
       if (token === undefined || token === null) {
         if (optional) {
           await next();
@@ -64,16 +125,56 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
         throw new MissingCredentialsError();
       }
       if (typeof token !== 'string') throw new TypeError('koa-token-guard: getToken must return a string or undefined');
-      verified = await verify(token);
+      scheme = credentials?.scheme ?? 'Bearer';
+      verified = await establish(token);
+      // The binding stage (RFC 9449 7, RFC 8705 3), whatever established the token (JWT or introspection);
+      // the proof is never cached, the token's establishment is. A token bound both ways has both checked.
+      const jkt = checkBinding(scheme, boundJkt(verified.claims), mode);
+      if (mtls !== undefined || (verified.claims as { cnf?: unknown }).cnf !== undefined) {
+        thumbprint = await checkCertificateBinding(verified.claims, mtls, () => mtls?.getCertificate(ctx));
+      }
+      if (jkt !== undefined) {
+        proven = await dpop!.check({ method: ctx.method, htu: requestHtu(ctx), proof: credentials!.proof!, accessToken: token, jkt });
+      }
     } catch (error) {
-      if (error instanceof AuthError) error.realm = realm;
-      reportRejection(options.onEvent, error);
+      reportRejection(options.onEvent, challenged(error, scheme));
       throw error;
     }
-    ctx.state.auth = verified; // before resolveUser, which may call fetchUserInfo(ctx)
-    ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
-    await next();
+    if (proven?.nonce !== undefined) ctx.set('DPoP-Nonce', proven.nonce);
+    // before resolveUser, which may call fetchUserInfo(ctx)
+    // The cached token stays as it is: the proven key and certificate belong to this request.
+    ctx.state.auth = proven === undefined && thumbprint === undefined ? verified : {
+      ...verified,
+      ...(proven === undefined ? {} : { dpop: Object.freeze({ jkt: proven.jkt }) }),
+      ...(thumbprint === undefined ? {} : { mtls: Object.freeze({ thumbprint }) }),
+    };
+    if (challengeFor === undefined && marker.resourceMetadata === undefined) {
+      ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
+      await next();
+      return;
+    }
+    // Refusals further down (resolveUser, guards, fetchUserInfo) get the same challenges.
+    try {
+      ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
+      await next();
+    } catch (error) {
+      throw challenged(error, scheme);
+    }
   };
-  shareKeySets(verify, middleware);
+  shareKeySets(establish, middleware);
+  registerResourceServer(middleware, audiences, factsOf(options));
   return middleware;
+}
+
+function resourceMetadataUrl(option: AuthenticateOptions['resourceMetadata'], audiences: readonly string[]): string | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (typeof option === 'string') {
+    checkResource('resourceMetadata', option);
+    return option;
+  }
+  if (option !== true) throw new ConfigurationError("`resourceMetadata` must be true or the metadata's URL, e.g. 'https://api.example.com/.well-known/oauth-protected-resource/mcp'.");
+  if (audiences.length !== 1) {
+    throw new ConfigurationError("`resourceMetadata: true` needs exactly one `audience`, the resource identifier; with several, pass the metadata's URL, e.g. 'https://api.example.com/.well-known/oauth-protected-resource/mcp'.");
+  }
+  return metadataUrl(checkResource('audience (with resourceMetadata: true)', audiences[0]));
 }

@@ -1,21 +1,33 @@
 import type { ParameterizedContext } from 'koa';
+import type { AuthError } from '../errors.js';
 import type { AccessTokenClaims, VerifiedToken } from '../core/verify.js';
 import type { UserInfoClient } from '../users/userinfo.js';
 
 /** `ctx.state.auth` after a successful `authenticate()`. */
-export type AuthInfo<TClaims extends object = AccessTokenClaims> = VerifiedToken<TClaims>;
+export type AuthInfo<TClaims extends object = AccessTokenClaims> = VerifiedToken<TClaims> & {
+  /** Present when the request proved possession of the token's DPoP key (RFC 9449): that key's thumbprint. */
+  readonly dpop?: { readonly jkt: string } | undefined;
+  /** For a certificate-bound token (RFC 8705): the thumbprint (`x5t#S256`) of the client certificate it was checked against. */
+  readonly mtls?: { readonly thumbprint: string };
+};
 
 /** The state `authenticate()` sets: use as Koa's state type, e.g. `new Koa<AuthState>()`. */
 export interface AuthState<TClaims extends object = AccessTokenClaims, TUser = TClaims & AccessTokenClaims> {
   /** The verified claims, or what `resolveUser` returned; undefined only with `optional: true` and no credentials. */
   user?: TUser;
-  /** Token, header, claims and parsed scopes; undefined only with `optional: true` and no credentials. */
+  /** Token, source (`'jwt'` or `'introspection'`), header (JWTs only), claims and parsed scopes; undefined only with `optional: true` and no credentials. */
   auth?: AuthInfo<TClaims>;
 }
 
 /** What guards need from the `authenticate()` that ran before them. */
 export interface AuthContext {
   readonly realm: string | undefined;
+  /** The RFC 9728 metadata URL every challenge names (`resourceMetadata` option), if any. */
+  readonly resourceMetadata?: string | undefined;
+  /** The leeway of time checks, in seconds; guards comparing times (`requireAuthLevel`) use it too. */
+  readonly clockTolerance?: number | undefined;
+  /** The accepted audiences, in the order configured. */
+  readonly audiences?: readonly string[] | undefined;
   /** The userinfo lookup `fetchUserInfo(ctx)` uses. */
   readonly userinfo?: UserInfoClient | undefined;
 }
@@ -28,4 +40,11 @@ type StateCarrier = Pick<ParameterizedContext, 'state'>;
 /** The marker `authenticate()` left, or undefined when it did not run on this request. */
 export function authContextOf(ctx: StateCarrier): AuthContext | undefined {
   return (ctx.state as Record<symbol, AuthContext | undefined>)[AUTH_CONTEXT];
+}
+
+/** Gives a refusal the challenge attributes of the `authenticate()` that ran: its realm and `resource_metadata`. */
+export function withChallenge<E extends AuthError>(error: E, context: AuthContext): E {
+  error.realm = context.realm;
+  error.resourceMetadata = context.resourceMetadata;
+  return error;
 }

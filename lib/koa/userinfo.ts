@@ -1,7 +1,7 @@
 import type { ParameterizedContext } from 'koa';
-import { MissingCredentialsError } from '../errors.js';
+import { AuthError, MissingCredentialsError } from '../errors.js';
 import type { UserInfo } from '../users/userinfo.js';
-import { authContextOf, type AuthState } from './state.js';
+import { authContextOf, withChallenge, type AuthState } from './state.js';
 
 /**
  * The OpenID Connect userinfo of the request's verified token: fetched from the issuer's
@@ -18,9 +18,11 @@ export function fetchUserInfo<TInfo extends UserInfo = UserInfo>(ctx: Pick<Param
   const auth = (ctx.state as AuthState).auth;
   if (auth === undefined) {
     // `optional: true` and no credentials: there is no token to ask about.
-    const error = new MissingCredentialsError();
-    error.realm = context.realm;
-    return Promise.reject(error);
+    return Promise.reject(withChallenge(new MissingCredentialsError(), context));
   }
-  return context.userinfo.get(auth) as Promise<TInfo>;
+  const info = context.userinfo.get(auth) as Promise<TInfo>;
+  if (context.resourceMetadata === undefined) return info;
+  return info.catch((error: unknown) => {
+    throw error instanceof AuthError ? withChallenge(error, context) : error;
+  });
 }

@@ -1,97 +1,21 @@
-import type { JWK } from 'jose';
+import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import { clearKeySets } from '../keys/registry.js';
-import { IssuerEndpoints, type TestOutage } from './endpoints.js';
+import { introspectionClient, tokenClients } from './clients.js';
+import { IssuerEndpoints } from './endpoints.js';
+import { introspectionEndpoint } from './introspection.js';
 import { checkAlgorithm, createTestKey, type TestAlgorithm, type TestKey } from './keys.js';
 import { startLoopback } from './loopback.js';
 import { interceptWithNock } from './nock.js';
-import { signToken, type TestClaims, type TestSignOptions } from './sign.js';
+import { OpaqueTokens, type TestOpaqueOptions } from './opaque.js';
+import { signToken, type TestClaims } from './sign.js';
+import { tokenEndpoint } from './token-endpoint.js';
+import type { TestIssuer, TestIssuerOptions } from './types.js';
 
-/** Options of `createTestIssuer()`. Every one is optional. */
-export interface TestIssuerOptions {
-  /**
-   * How discovery and JWKS are served. `'loopback'` (default): a real HTTP server on 127.0.0.1, works in
-   * any runner with nothing else installed. `'nock'`: intercepted by nock (an optional peer dependency),
-   * for suites that already run nock with `disableNetConnect()`.
-   */
-  mode?: 'loopback' | 'nock' | undefined;
-  /** Nock mode only: the issuer URL. Default: a new `https://issuer-<n>.koa-token-guard.test/` per issuer. */
-  issuer?: string | undefined;
-  /** Path of the issuer under its origin, e.g. `'/realms/main'` (Keycloak) or `'/tenant-id/v2.0'`. Default `'/'`. */
-  path?: string | undefined;
-  /** Loopback mode only: the port to listen on. Default 0 (any free port). */
-  port?: number | undefined;
-  /** The `aud` of every token. Default: none (give `aud` to `sign()`, or set this). */
-  audience?: string | readonly string[] | undefined;
-  /** Generate and publish one key per algorithm; the first signs by default. Default `['ES256']` (fast to generate). */
-  algorithms?: readonly TestAlgorithm[] | undefined;
-  /** Publish these keys instead of generating new ones (share slow RSA keys between issuers); the first signs by default. */
-  keys?: readonly TestKey[] | undefined;
-  /**
-   * Claims every token carries, over the built-in defaults `sub: 'test-user'`, `client_id: 'test-client'`,
-   * `scope: 'openid'` (plus `iss`, `aud`, `iat`, `exp`, `jti`). An `undefined` value removes a default.
-   */
-  claims?: TestClaims | undefined;
-  /** The `typ` header of every token; `null` leaves it out. Default `'at+jwt'` (RFC 9068). */
-  typ?: string | null | undefined;
-  /** Token lifetime in seconds. Default 300. */
-  expiresIn?: number | undefined;
-  /** Serve the discovery document (OIDC and RFC 8414 placements). Default true; false forces `jwksUri` in your options. */
-  discovery?: boolean | undefined;
-  /** Extra discovery metadata fields, e.g. `{ userinfo_endpoint: '...' }`. */
-  metadata?: Record<string, unknown> | undefined;
-}
-
-/** Options of `TestIssuer.addKey()`. */
-export interface TestAddKeyOptions {
-  /** The new key's `kid`. Default: the algorithm in lower case plus a random suffix. */
-  kid?: string | undefined;
-  /** Publish this existing key instead of generating one. */
-  key?: TestKey | undefined;
-  /** Make it the key `sign()` uses by default. Default false: published only (a key announced ahead of rotation). */
-  current?: boolean | undefined;
-}
-
-/** Discovery and JWKS requests served so far. */
-export interface TestIssuerRequests {
-  readonly discovery: number;
-  readonly jwks: number;
-}
-
-/** A running test issuer. Hand `issuer` to `authenticate({ issuer, audience })`; call `close()` when done. */
-export interface TestIssuer {
-  /** The issuer URL: the `iss` of its tokens and what your app's `issuer` option must be. */
-  readonly issuer: string;
-  /** The JWKS URL (for apps configured with `jwksUri` instead of discovery). */
-  readonly jwksUri: string;
-  /** The audience tokens carry by default, as configured. */
-  readonly audience: string | readonly string[] | undefined;
-  /** `'loopback'` or `'nock'`. */
-  readonly mode: 'loopback' | 'nock';
-  /** The keys currently published, in order. */
-  readonly keys: readonly TestKey[];
-  /** The key `sign()` uses by default. */
-  readonly signingKey: TestKey;
-  /** Discovery and JWKS requests served so far (assert your app's caching with these). */
-  readonly requests: TestIssuerRequests;
-  /** Mints a signed access token: defaults, overridden by `claims` (an `undefined` claim is removed), shaped by `options`. */
-  sign(claims?: TestClaims, options?: TestSignOptions): Promise<string>;
-  /** Generates (or takes) a key and publishes it; `{ current: true }` makes it the default signing key. */
-  addKey(alg?: TestAlgorithm, options?: TestAddKeyOptions): Promise<TestKey>;
-  /** Key rotation: publishes a new key beside the old ones and signs with it from now on. */
-  rotate(alg?: TestAlgorithm): Promise<TestKey>;
-  /** Stops publishing a key (tokens it signed then fail with an unknown key). Removing the signing key does not change `signingKey`: rotate first. */
-  removeKey(key: TestKey | string): void;
-  /** Publishes exactly these JWKs (odd or broken key sets); `undefined` goes back to the issuer's keys. */
-  setJwks(jwks: readonly JWK[] | undefined): void;
-  /** Makes discovery and/or JWKS fail: `{ status: 500 }`, `{ status: 503, retryAfter: 30 }`, `{ hang: true }`. */
-  outage(outage?: TestOutage): void;
-  /** Ends the outage; requests held by `{ hang: true }` are answered now. */
-  recover(): void;
-  /** Stops serving, ends held requests and forgets this issuer's process-wide key sets. Leaves no handle open. */
-  close(): Promise<void>;
-}
+export type { TestAddKeyOptions, TestIntrospection, TestIntrospectionOptions, TestIssuer, TestIssuerOptions, TestIssuerRequests } from './types.js';
 
 let counter = 0;
+
+const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
 
 function normalisePath(path: string): string {
   if (path === '' || path === '/') return '/';
@@ -100,7 +24,8 @@ function normalisePath(path: string): string {
 
 /**
  * Starts an issuer for tests: real keys, discovery and JWKS served on loopback (default) or through nock,
- * and `sign()` for tokens. Every issuer gets its own URL, so process-wide key sets never mix between tests.
+ * and `sign()` for tokens; on request an introspection endpoint (`introspection`) and a token endpoint (`clients`).
+ * Every issuer gets its own URL, so process-wide key sets never mix between tests.
  */
 export async function createTestIssuer(options: TestIssuerOptions = {}): Promise<TestIssuer> {
   const mode = options.mode ?? 'loopback';
@@ -110,26 +35,42 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   }
   const algorithms = options.algorithms ?? ['ES256'];
   for (const alg of algorithms) checkAlgorithm(alg);
+  const introspector = introspectionClient(options.introspection);
+  const clients = tokenClients(options.clients);
   const keys: TestKey[] = options.keys !== undefined ? [...options.keys] : await Promise.all(algorithms.map((alg) => createTestKey(alg)));
   if (keys.length === 0) throw new TypeError('koa-token-guard/testing: an issuer needs at least one key (`algorithms` or `keys`).');
   let current = keys[0]!;
   let jwksOverride: readonly JWK[] | undefined;
+  const published = (): readonly JWK[] => jwksOverride ?? keys.map((k) => k.publicJwk);
 
   const path = normalisePath(options.path ?? '/');
   const placeholder = mode === 'nock' ? (options.issuer ?? `https://issuer-${++counter}.koa-token-guard.test${path}`) : undefined;
-  const endpointsFor = (issuer: string): IssuerEndpoints => new IssuerEndpoints(issuer, {
-    discovery: options.discovery ?? true,
-    metadata: { ...options.metadata },
-    jwks: () => jwksOverride ?? keys.map((k) => k.publicJwk),
-  });
+  const endpointsFor = (issuer: string): IssuerEndpoints => {
+    const created = new IssuerEndpoints(issuer, { discovery: options.discovery ?? true, metadata: () => ({}), jwks: published });
+    created.metadata = () => ({
+      ...(introspector === undefined ? {} : {
+        introspection_endpoint: created.introspectionEndpoint,
+        introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+        // RFC 9701 §7.
+        introspection_signing_alg_values_supported: [...new Set(keys.map((k) => k.alg))],
+      }),
+      ...(clients === undefined ? {} : {
+        token_endpoint: created.tokenEndpoint,
+        token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+        grant_types_supported: ['client_credentials'],
+      }),
+      ...options.metadata,
+    });
+    return created;
+  };
 
   let endpoints: IssuerEndpoints;
   let transport: { release(): void; close(): void | Promise<void> };
   if (placeholder !== undefined) {
     endpoints = endpointsFor(placeholder);
-    transport = await interceptWithNock(new URL(placeholder).origin, (p) => endpoints.serves(p), (p, retried) => endpoints.answer(p, retried));
+    transport = await interceptWithNock(new URL(placeholder).origin, (p) => endpoints.serves(p), (r, retried) => endpoints.answer(r, retried), introspector !== undefined || clients !== undefined);
   } else {
-    const server = await startLoopback((p, retried) => endpoints.answer(p, retried), options.port ?? 0);
+    const server = await startLoopback((r, retried) => endpoints.answer(r, retried), options.port ?? 0);
     endpoints = endpointsFor(`${server.origin}${path}`);
     transport = server;
   }
@@ -140,14 +81,51 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     expiresIn: options.expiresIn ?? 300,
   };
 
-  const keyFor = (alg: TestAlgorithm | undefined): TestKey => {
+  // A key for an algorithm the issuer lacks is generated once, even when several sign() calls ask at the same time.
+  const generating = new Map<TestAlgorithm, Promise<TestKey>>();
+  const keyFor = async (alg: TestAlgorithm | undefined): Promise<TestKey> => {
     if (alg === undefined || current.alg === alg) return current;
+    checkAlgorithm(alg);
     const found = [...keys].reverse().find((k) => k.alg === alg);
-    if (found === undefined) {
-      throw new TypeError(`koa-token-guard/testing: this issuer has no ${alg} key; create it with createTestIssuer({ algorithms: [..., '${alg}'] }) or \`await issuer.addKey('${alg}')\`.`);
+    if (found !== undefined) return found;
+    let pending = generating.get(alg);
+    if (pending === undefined) {
+      pending = createTestKey(alg).then((key) => {
+        keys.push(key);
+        return key;
+      }).finally(() => generating.delete(alg));
+      generating.set(alg, pending);
     }
-    return found;
+    return pending;
   };
+
+  const opaque = new OpaqueTokens();
+  const issueOpaque = (claims: TestClaims = {}, opaqueOptions: TestOpaqueOptions = {}): string =>
+    opaque.issue({ jti: crypto.randomUUID(), ...defaults.claims, token_type: 'Bearer', ...claims }, defaults.expiresIn, opaqueOptions);
+
+  // What introspection says about a token: an opaque one by its record, a JWT by its signature (this issuer's published keys) and times.
+  const lookup = async (token: string): Promise<TestClaims | undefined> => {
+    const claims = opaque.active(token);
+    if (claims !== undefined || opaque.isRevoked(token)) return claims;
+    try {
+      const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: [...published()] }), { issuer });
+      return payload;
+    } catch {
+      return undefined;
+    }
+  };
+  if (introspector !== undefined) {
+    endpoints.post.introspection = introspectionEndpoint({ issuer, endpoint: endpoints.introspectionEndpoint, client: introspector, lookup, signingKey: () => current });
+  }
+  if (clients !== undefined) {
+    endpoints.post.token = tokenEndpoint({
+      issuer,
+      endpoint: endpoints.tokenEndpoint,
+      clients,
+      expiresIn: defaults.expiresIn,
+      mint: (client, claims) => client.format === 'opaque' ? Promise.resolve(issueOpaque(claims)) : signToken(current, defaults, claims),
+    });
+  }
   let closed = false;
 
   const testIssuer: TestIssuer = {
@@ -162,11 +140,20 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       return current;
     },
     get requests() {
-      return { ...endpoints.counts };
+      const { discovery, jwks, introspection, token } = endpoints.counts;
+      return { discovery, jwks, ...(introspector === undefined ? {} : { introspection }), ...(clients === undefined ? {} : { token }) };
     },
-    sign(claims, signOptions = {}) {
-      const key = signOptions.key ?? keyFor(signOptions.alg);
+    introspection: introspector === undefined
+      ? undefined
+      : Object.freeze({ endpoint: endpoints.introspectionEndpoint, clientId: introspector.clientId, clientSecret: introspector.clientSecret }),
+    tokenEndpoint: clients === undefined ? undefined : endpoints.tokenEndpoint,
+    async sign(claims, signOptions = {}) {
+      const key = signOptions.key ?? await keyFor(signOptions.alg);
       return signToken(key, defaults, claims, signOptions);
+    },
+    issueOpaque,
+    revoke(token) {
+      opaque.revoke(token);
     },
     async addKey(alg = 'ES256', keyOptions = {}) {
       const key = keyOptions.key ?? await createTestKey(alg, { kid: keyOptions.kid });
@@ -196,6 +183,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       if (closed) return;
       closed = true;
       endpoints.outage = undefined;
+      endpoints.endDelays();
       await transport.close();
       // A later loopback issuer may get the same port, hence the same URL: it must not inherit these keys.
       clearKeySets(issuer);

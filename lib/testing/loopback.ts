@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { EndpointAnswer } from './endpoints.js';
+import type { EndpointAnswer, EndpointRequest } from './endpoints.js';
 
 /** A running loopback server; `close()` ends every connection, including hanging requests. */
 export interface LoopbackServer {
@@ -10,24 +10,57 @@ export interface LoopbackServer {
   close(): Promise<void>;
 }
 
-/** Serves `answer(pathname)` over real HTTP on 127.0.0.1. */
-export async function startLoopback(answer: (pathname: string, retried: boolean) => EndpointAnswer, port = 0): Promise<LoopbackServer> {
+// Form bodies of introspection and token requests are small; anything larger is refused unread.
+const MAX_BODY_BYTES = 64 * 1024;
+
+function headersOf(req: http.IncomingMessage): Record<string, string | undefined> {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  return headers;
+}
+
+function readBody(req: http.IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) resolve(undefined);
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Serves `answer(request)` over real HTTP on 127.0.0.1. */
+export async function startLoopback(answer: (request: EndpointRequest, retried: boolean) => Promise<EndpointAnswer>, port = 0): Promise<LoopbackServer> {
   const held = new Set<() => void>();
-  const respond = (req: http.IncomingMessage, res: http.ServerResponse, retried = false): void => {
-    const pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
-    const result = req.method === 'GET' || req.method === 'HEAD' ? answer(pathname, retried) : { kind: 'json' as const, status: 405, headers: {}, body: { error: 'method_not_allowed' } };
+  const respond = async (request: EndpointRequest, res: http.ServerResponse, retried: boolean): Promise<void> => {
+    const result = await answer(request, retried);
+    if (res.destroyed) return;
     if (result.kind === 'hang') {
       const retry = (): void => {
         held.delete(retry);
-        if (!res.destroyed) respond(req, res, true);
+        if (!res.destroyed) void respond(request, res, true);
       };
       held.add(retry);
       return;
     }
     res.writeHead(result.status, result.headers);
-    res.end(JSON.stringify(result.body));
+    res.end(result.body);
   };
-  const server = http.createServer(respond);
+  const server = http.createServer((req, res) => {
+    void readBody(req).then((body) => {
+      if (body === undefined) {
+        res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+        res.end(JSON.stringify({ error: 'request_too_large' }));
+        return;
+      }
+      const pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+      return respond({ method: req.method ?? 'GET', pathname, headers: headersOf(req), body }, res, false);
+    }).catch(() => res.destroy());
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {

@@ -1,8 +1,15 @@
-import type { EndpointAnswer } from './endpoints.js';
+import type { EndpointAnswer, EndpointRequest } from './endpoints.js';
 
+type NockReply = [number, string, Record<string, string>];
+interface NockContext { req: { headers: Record<string, string | string[] | undefined> } }
 // The slice of nock's API the kit uses, typed here so the published types never need nock installed.
-interface NockInterceptor { reply(fn: (uri: string) => Promise<[number, unknown, Record<string, string>]>): NockScope }
-interface NockScope { persist(): NockScope; get(path: (uri: string) => boolean): NockInterceptor; interceptors: unknown[] }
+interface NockInterceptor { reply(fn: (this: NockContext, uri: string, body: unknown) => Promise<NockReply>): NockScope }
+interface NockScope {
+  persist(): NockScope;
+  get(path: (uri: string) => boolean): NockInterceptor;
+  post(path: (uri: string) => boolean): NockInterceptor;
+  interceptors: unknown[];
+}
 interface Nock { (origin: string): NockScope; removeInterceptor(interceptor: unknown): boolean }
 
 /** Routes served through nock; `close()` removes exactly the interceptors it added. */
@@ -24,30 +31,48 @@ async function loadNock(): Promise<Nock> {
   }
 }
 
-/** Intercepts the GETs to `origin` the issuer serves with nock and answers them from `answer(pathname)`. */
+function headersOf(context: NockContext): Record<string, string | undefined> {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(context.req.headers)) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  return headers;
+}
+
+/**
+ * Intercepts the GETs (and with `post`, the POSTs) to `origin` the issuer serves with nock and answers them from
+ * `answer(request)`. POSTs only when asked: an interceptor never matched stays in `nock.pendingMocks()`.
+ */
 export async function interceptWithNock(
   origin: string,
   serves: (pathname: string) => boolean,
-  answer: (pathname: string, retried: boolean) => EndpointAnswer,
+  answer: (request: EndpointRequest, retried: boolean) => Promise<EndpointAnswer>,
+  post = false,
 ): Promise<NockRoutes> {
   const nock = await loadNock();
   const held = new Set<() => void>();
   let closed = false;
-  const reply = (uri: string, retried: boolean): Promise<[number, unknown, Record<string, string>]> => {
-    const result = answer(new URL(uri, origin).pathname, retried);
-    if (result.kind === 'json') return Promise.resolve([result.status, result.body, result.headers]);
+  const reply = async (request: EndpointRequest, retried: boolean): Promise<NockReply> => {
+    const result = await answer(request, retried);
+    if (result.kind === 'reply') return [result.status, result.body, result.headers];
     // Never settles until recover() or close(): the client's own timeout is what ends the request.
     return new Promise((resolve) => {
       const retry = (): void => {
         held.delete(retry);
-        if (closed) resolve([503, { error: 'closed' }, {}]);
-        else void reply(uri, true).then(resolve);
+        if (closed) resolve([503, JSON.stringify({ error: 'closed' }), {}]);
+        else void reply(request, true).then(resolve);
       };
       held.add(retry);
     });
   };
   const scope = nock(origin).persist();
-  scope.get((uri) => serves(new URL(uri, origin).pathname)).reply((uri) => reply(uri, false));
+  const matches = (uri: string): boolean => serves(new URL(uri, origin).pathname);
+  for (const method of post ? ['GET', 'POST'] as const : ['GET'] as const) {
+    const interceptor = method === 'GET' ? scope.get(matches) : scope.post(matches);
+    interceptor.reply(function (this: NockContext, uri, body) {
+      // nock hands over JSON bodies parsed; the endpoints read form bodies, so anything else is passed on as text.
+      const text = typeof body === 'string' ? body : body === undefined ? '' : JSON.stringify(body);
+      return reply({ method, pathname: new URL(uri, origin).pathname, headers: headersOf(this), body: text }, false);
+    });
+  }
   const interceptors = [...scope.interceptors];
   return {
     release() {

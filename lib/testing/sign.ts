@@ -1,4 +1,6 @@
+import { X509Certificate } from 'node:crypto';
 import { SignJWT, type JWTHeaderParameters } from 'jose';
+import { certificateThumbprint } from '../mtls/thumbprint.js';
 import { strangerKey, type TestKey } from './keys.js';
 
 /** Claims of a test token: anything JSON; an `undefined` value removes that claim from the defaults. */
@@ -22,6 +24,10 @@ export interface TestSignOptions {
   wrongSignature?: boolean | undefined;
   /** Lifetime in seconds (`exp - iat`). Default: the issuer's `expiresIn`. */
   expiresIn?: number | undefined;
+  /** Binds the token to this DPoP key (`cnf.jkt`, RFC 9449 6), from `createDpopKey()`. */
+  dpopKey?: { readonly jkt: string } | undefined;
+  /** Bind the token to this client certificate (RFC 8705): adds `cnf["x5t#S256"]`, beside any other `cnf` member. PEM or `X509Certificate`. */
+  certificate?: string | X509Certificate | undefined;
 }
 
 /** What the issuer fixes for every token: the base claims and the header defaults. */
@@ -36,6 +42,18 @@ function withoutUndefined(record: Record<string, unknown>): Record<string, unkno
   return record;
 }
 
+/** `cnf` with the RFC 8705 thumbprint of `certificate` added. */
+export function bindToCertificate(cnf: unknown, certificate: string | X509Certificate): Record<string, unknown> {
+  let parsed: X509Certificate;
+  try {
+    parsed = certificate instanceof X509Certificate ? certificate : new X509Certificate(certificate);
+  } catch (cause) {
+    throw new TypeError('koa-token-guard/testing: `certificate` must be a PEM certificate or an X509Certificate.', { cause });
+  }
+  const members = cnf !== null && typeof cnf === 'object' ? cnf : {};
+  return { ...members, 'x5t#S256': certificateThumbprint(parsed.raw) };
+}
+
 /** Mints one signed JWT: defaults, then the caller's claims, then the time-shape options. */
 export async function signToken(key: TestKey, defaults: TokenDefaults, claims: TestClaims = {}, options: TestSignOptions = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
@@ -48,6 +66,8 @@ export async function signToken(key: TestKey, defaults: TokenDefaults, claims: T
     ...(options.notYetValid ? { nbf: now + 3600 } : {}),
     ...claims,
   });
+  if (options.dpopKey !== undefined) payload.cnf = { ...(payload.cnf as object | undefined), jkt: options.dpopKey.jkt };
+  if (options.certificate !== undefined) payload.cnf = bindToCertificate(payload.cnf, options.certificate);
   const kid = options.kid === undefined ? key.kid : options.kid ?? undefined;
   const header = withoutUndefined({ alg: key.alg, typ: defaults.typ, kid, ...options.header });
   const privateKey = options.wrongSignature ? await strangerKey(key.alg) : key.privateKey;

@@ -3,7 +3,7 @@ import { install } from '@sinonjs/fake-timers';
 import nock from 'nock';
 import { ConfigurationError, createVerifier, type VerifyOptions } from '../../lib/index.js';
 import { VerifiedTokenCache } from '../../lib/core/cache.js';
-import type { VerifiedToken } from '../../lib/core/verify.js';
+import type { VerifiedJwt } from '../../lib/core/verify.js';
 import { fakeProvider, signingKey, type FakeProvider } from '../support/provider.js';
 import { rejection } from '../support/rejection.js';
 
@@ -209,7 +209,7 @@ describe('core/cache: the verified-token cache', () => {
     let largest = 0;
     for (let i = 0; i < 100_000; i++) {
       const token = `token-${i}`;
-      const verified = { token, header: { alg: 'ES256' }, claims: { iss: 'i', exp }, scopes: new Set<string>() } as VerifiedToken<object>;
+      const verified = { token, source: 'jwt', header: { alg: 'ES256' }, claims: { iss: 'i', exp }, scopes: new Set<string>() } as VerifiedJwt<object>;
       cache.set(token, verified, undefined, 0);
       largest = Math.max(largest, cache.size);
     }

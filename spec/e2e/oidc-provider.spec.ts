@@ -7,46 +7,15 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import { install } from '@sinonjs/fake-timers';
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, type JWK } from 'jose';
-import Provider, { type Adapter, type AdapterPayload } from 'oidc-provider';
+import Provider from 'oidc-provider';
 import { authenticate, requireScopes, type AuthenticateOptions, type AuthState } from '../../lib/index.js';
 import { bearer, request } from '../support/http.js';
+import { MemoryAdapter } from '../support/oidc-adapter.js';
 
 const ES_API = 'https://api.example.com/es';
 const RS_API = 'https://api.example.com/rs';
 const OPAQUE_API = 'urn:example:opaque';
 const CLIENT = { client_id: 'reporting-service', client_secret: 'a-long-enough-client-secret-for-the-spec' };
-
-// oidc-provider's storage contract, in memory; passing it also keeps the provider's "development adapter" warning quiet.
-class MemoryAdapter implements Adapter {
-  static store = new Map<string, AdapterPayload>();
-  constructor(private readonly model: string) {}
-  private key(id: string): string {
-    return `${this.model}:${id}`;
-  }
-  upsert(id: string, payload: AdapterPayload): Promise<void> {
-    MemoryAdapter.store.set(this.key(id), payload);
-    return Promise.resolve();
-  }
-  find(id: string): Promise<AdapterPayload | undefined> {
-    return Promise.resolve(MemoryAdapter.store.get(this.key(id)));
-  }
-  findByUid(): Promise<undefined> {
-    return Promise.resolve(undefined);
-  }
-  findByUserCode(): Promise<undefined> {
-    return Promise.resolve(undefined);
-  }
-  consume(): Promise<void> {
-    return Promise.resolve();
-  }
-  destroy(id: string): Promise<void> {
-    MemoryAdapter.store.delete(this.key(id));
-    return Promise.resolve();
-  }
-  revokeByGrantId(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 async function privateJwk(alg: 'ES256' | 'RS256', kid: string): Promise<JWK> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true });

@@ -85,6 +85,16 @@ describe('guards/requireClaim', () => {
       expect(reply.headers['www-authenticate']).to.equal(insufficient('org_id claim not accepted for this resource'));
     });
 
+    it('receives the Koa context as third argument, with the route\'s params', async () => {
+      const seen: unknown[] = [];
+      const app = guardedApp(provider, [requireClaim('org_id', (value, _claims, ctx) => {
+        seen.push(ctx.path, ctx.method, ctx.params);
+        return value === 'acme';
+      })]);
+      expect((await app.get(await provider.sign({ org_id: 'acme' }))).status).to.equal(200);
+      expect(seen).to.deep.equal(['/route', 'GET', {}]);
+    });
+
     it('refuses on any answer but true', async () => {
       for (const answer of [false, 'yes', 1, undefined]) {
         const app = guardedApp(provider, [requireClaim('org_id', () => answer as boolean)]);

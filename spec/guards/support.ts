@@ -29,7 +29,7 @@ export function guardedApp(provider: FakeProvider, guards: Middleware[], options
 
 /** A context as authenticate() leaves it, for calling `guard.check()` directly. */
 export function authenticatedContext(claims: Record<string, unknown>, scopes: string[] = [], realm = 'api'): { state: Record<string | symbol, unknown> } {
-  return { state: { [AUTH_CONTEXT]: { realm }, user: claims, auth: { token: 't', header: { alg: 'ES256' }, claims, scopes: new Set(scopes) } } };
+  return { state: { [AUTH_CONTEXT]: { realm }, user: claims, auth: { token: 't', source: 'jwt', header: { alg: 'ES256' }, claims, scopes: new Set(scopes) } } };
 }
 
 export const insufficient = (description: string, scope?: string, realm = 'api'): string =>

@@ -32,7 +32,7 @@ describe('koa/authenticate', () => {
   afterEach(() => nock.cleanAll());
 
   describe('success', () => {
-    it('sets ctx.state.user to the claims and ctx.state.auth to token, header, claims and scopes', async () => {
+    it('sets ctx.state.user to the claims and ctx.state.auth to token, source, header, claims and scopes', async () => {
       const token = await provider.sign({ scope: 'read:messages write:messages' });
       let seen: AuthState | undefined;
       const probe = new Koa<AuthState>();
@@ -44,7 +44,8 @@ describe('koa/authenticate', () => {
       expect((await request(probe, '/', { headers: bearer(token) })).status).to.equal(204);
       expect(seen!.user!.sub).to.equal('user-1');
       expect(seen!.auth!.token).to.equal(token);
-      expect(seen!.auth!.header.kid).to.equal(provider.keys[0]!.kid);
+      expect(seen!.auth!.source).to.equal('jwt');
+      expect(seen!.auth!.header?.kid).to.equal(provider.keys[0]!.kid);
       expect(seen!.auth!.claims).to.equal(seen!.user);
       expect([...seen!.auth!.scopes]).to.deep.equal(['read:messages', 'write:messages']);
     });

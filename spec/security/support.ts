@@ -135,6 +135,9 @@ export const ERROR_DESCRIPTIONS: ReadonlySet<string> = new Set([
   'missing required claim',
   'invalid claim',
   'invalid scope claim',
+  // introspection
+  'token is not active',
+  'token introspection is temporarily unavailable',
   // resolveUser and fetchUserInfo
   'unknown user',
   'user information does not match the token',
@@ -145,6 +148,34 @@ export const ERROR_DESCRIPTIONS: ReadonlySet<string> = new Set([
   'token audience not accepted for this resource',
   // 503
   'token verification is temporarily unavailable',
+  // DPoP (RFC 9449): bindings, invalid_dpop_proof, use_dpop_nonce, replay store full
+  'token bound to a DPoP key not accepted here',
+  'token bound to a DPoP key needs a DPoP proof',
+  'DPoP proof required',
+  'token not bound to a DPoP key',
+  'more than one DPoP proof',
+  'DPoP proof missing',
+  'DPoP proof too large',
+  'malformed DPoP proof',
+  'DPoP proof type not accepted',
+  'DPoP proof algorithm not allowed',
+  'invalid DPoP proof key',
+  'invalid DPoP proof signature',
+  'invalid DPoP proof jti',
+  'DPoP proof htm mismatch',
+  'DPoP proof htu mismatch',
+  'DPoP proof iat outside the accepted window',
+  'DPoP proof ath mismatch',
+  'DPoP proof key does not match the token',
+  'DPoP proof already used',
+  'DPoP nonce required',
+  'DPoP nonce expired or invalid',
+  'DPoP proof checking is temporarily unavailable',
+  // certificate-bound tokens (RFC 8705)
+  'client certificate required',
+  'client certificate does not match the token',
+  'token not bound to a client certificate',
+  'token bound to a client certificate not accepted here',
 ]);
 
 /**

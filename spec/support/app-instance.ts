@@ -9,7 +9,8 @@ const client = createClient({ url: process.env.REDIS_URL! });
 client.on('error', () => undefined);
 await client.connect();
 const app = new Koa();
-app.use(authenticate({ issuer: process.env.ISSUER!, audience: process.env.AUDIENCE!, store: redisStore(client) }));
+// DPOP=1: DPoP on, its replay store the same Redis store (spec/dpop/replay.spec.ts).
+app.use(authenticate({ issuer: process.env.ISSUER!, audience: process.env.AUDIENCE!, store: redisStore(client), ...(process.env.DPOP === '1' ? { dpop: {} } : {}) }));
 app.use((ctx) => {
   ctx.body = 'ok';
 });

@@ -12,6 +12,19 @@ export interface RequestOptions {
 }
 
 /** Sends one request to the app on an ephemeral loopback port and closes the server again. */
+/** Reads a whole response into a `Reply`. */
+export function readReply(res: http.IncomingMessage): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('error', reject);
+    res.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      resolve({ status: res.statusCode!, headers: res.headers, text, json: () => JSON.parse(text) as unknown });
+    });
+  });
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any app state and context
 export async function request(app: Koa<any, any>, path: string, options: RequestOptions = {}): Promise<Reply> {
   const handler = app.callback();
@@ -21,12 +34,7 @@ export async function request(app: Koa<any, any>, path: string, options: Request
   try {
     return await new Promise<Reply>((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers ?? {} }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode!, headers: res.headers, text, json: () => JSON.parse(text) as unknown });
-        });
+        readReply(res).then(resolve, reject);
       });
       req.on('error', reject);
       req.end(options.body);

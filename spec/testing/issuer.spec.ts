@@ -137,14 +137,28 @@ describe('testing/createTestIssuer', () => {
       }
     });
 
-    it('says how to get a key for an algorithm the issuer lacks', async () => {
+    it('generates and publishes a key for an algorithm the issuer lacks on first use, once, without making it current', async () => {
+      const app = appFor({ issuer: issuer.issuer, audience, cooldown: 0 });
+      expect((await call(app, await issuer.sign())).status).to.equal(200);
+      const [first, second] = await Promise.all([issuer.sign({}, { alg: 'PS384' }), issuer.sign({}, { alg: 'PS384' })]);
+      expect(issuer.keys.map((k) => k.alg)).to.deep.equal(['ES256', 'PS384']);
+      expect(issuer.signingKey.alg).to.equal('ES256');
+      expect(decodeProtectedHeader(first)).to.include({ alg: 'PS384', kid: issuer.keys[1]!.kid });
+      expect(decodeProtectedHeader(second).kid).to.equal(issuer.keys[1]!.kid);
+      const jwks = await (await fetch(issuer.jwksUri)).json() as { keys: Array<{ alg: string }> };
+      expect(jwks.keys.map((k) => k.alg)).to.deep.equal(['ES256', 'PS384']);
+      // The app already holds the old key set: the unknown kid makes it fetch the new one.
+      expect((await call(appFor({ issuer: issuer.issuer, audience, algorithms: ['PS384'] }), first)).status).to.equal(200);
+    });
+
+    it('still refuses an algorithm the kit cannot sign with', async () => {
       let error: unknown;
       try {
-        await issuer.sign({}, { alg: 'RS256' });
+        await issuer.sign({}, { alg: 'HS256' as TestAlgorithm });
       } catch (e) {
         error = e;
       }
-      expect((error as Error).message).to.equal("koa-token-guard/testing: this issuer has no RS256 key; create it with createTestIssuer({ algorithms: [..., 'RS256'] }) or `await issuer.addKey('RS256')`.");
+      expect((error as Error).message).to.match(/^koa-token-guard\/testing: unsupported algorithm "HS256"/);
     });
 
     it('mints expired, not-yet-valid, wrongly signed and unknown-kid tokens that authenticate() refuses for that reason', async () => {

@@ -1,0 +1,186 @@
+// The MCP authorization flow end to end with the real MCP TypeScript SDK client (not our code) against the
+// Koa MCP server of ./app.ts, and oidc-provider on loopback as the authorization server (RFC 8707 resource
+// indicators, RFC 9068 JWT access tokens): 401 → RFC 9728 metadata → authorization server metadata →
+// client-credentials token for our resource → tools listed and called.
+import { expect } from 'chai';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair } from 'jose';
+import Provider from 'oidc-provider';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
+import { createMcpApp } from './app.js';
+import { MemoryAdapter } from '../../spec/support/oidc-adapter.js';
+
+const CLIENT = { clientId: 'mcp-agent', clientSecret: 'a-long-enough-client-secret-for-the-mcp-spec' };
+const OTHER_RESOURCE = 'https://other.example.com/api';
+
+interface Exchange { method: string; url: string; status: number; challenge: string | null }
+
+async function listen(handler: http.RequestListener): Promise<{ server: http.Server; origin: string }> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+async function close(server: http.Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+describe('example: a Koa MCP server with the MCP SDK client and oidc-provider', function () {
+  this.timeout(20_000);
+  let as: { server: http.Server; origin: string };
+  let mcp: { server: http.Server; origin: string };
+  let resource: string;
+  let exchanges: Exchange[];
+
+  // Every request the SDK client makes, to the MCP server and to the authorization server.
+  const recordingFetch: typeof fetch = async (input, init) => {
+    const reply = await fetch(input, init);
+    const url = input instanceof Request ? input.url : String(input);
+    exchanges.push({ method: init?.method ?? (input instanceof Request ? input.method : 'GET'), url, status: reply.status, challenge: reply.headers.get('www-authenticate') });
+    return reply;
+  };
+
+  function sdkClient(): { client: Client; transport: StreamableHTTPClientTransport } {
+    // This SDK version asks a client-credentials token for the provider's configured scope.
+    const authProvider = new ClientCredentialsProvider({ ...CLIENT, scope: 'messages:read messages:write messages:admin', expectedIssuer: as.origin });
+    const transport = new StreamableHTTPClientTransport(new URL(resource), { authProvider, fetch: recordingFetch });
+    return { client: new Client({ name: 'spec-agent', version: '1.0.0' }), transport };
+  }
+
+  async function tokenFor(target: string, scope: string): Promise<string> {
+    const reply = await fetch(`${as.origin}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${CLIENT.clientId}:${CLIENT.clientSecret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope, resource: target }),
+    });
+    const body = (await reply.json()) as { access_token?: string };
+    if (body.access_token === undefined) throw new Error(`token endpoint answered ${reply.status}`);
+    return body.access_token;
+  }
+
+  before(async () => {
+    let koaHandler: http.RequestListener = (_req, res) => res.end();
+    mcp = await listen((req, res) => koaHandler(req, res));
+    resource = `${mcp.origin}/mcp`;
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    let providerHandler: http.RequestListener = (_req, res) => res.end();
+    as = await listen((req, res) => providerHandler(req, res));
+    const provider = new Provider(as.origin, {
+      adapter: MemoryAdapter,
+      clients: [{
+        client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [],
+        token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: 'ES256',
+      }],
+      jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'as-1', alg: 'ES256', use: 'sig' }] },
+      cookies: { keys: ['a-cookie-signing-key-for-the-mcp-spec'] },
+      ttl: { ClientCredentials: 300 },
+      features: {
+        devInteractions: { enabled: false },
+        clientCredentials: { enabled: true },
+        resourceIndicators: {
+          enabled: true,
+          defaultResource: () => OTHER_RESOURCE,
+          useGrantedResource: () => true,
+          // The agent is entitled to read and write, never to messages:admin: the provider drops that scope.
+          getResourceServerInfo: (_ctx, target) => ({
+            scope: 'messages:read messages:write', audience: target, accessTokenTTL: 300, accessTokenFormat: 'jwt' as const, jwt: { sign: { alg: 'ES256' } },
+          }),
+        },
+      },
+    });
+    const providerCallback = provider.callback();
+    providerHandler = (req, res) => void providerCallback(req, res);
+    const app = createMcpApp({ issuer: as.origin, resource });
+    app.silent = true;
+    const koaCallback = app.callback();
+    koaHandler = (req, res) => void koaCallback(req, res);
+  });
+  beforeEach(() => {
+    exchanges = [];
+  });
+  after(async () => {
+    await Promise.all([close(mcp.server), close(as.server)]);
+  });
+
+  it('discovers the authorization server from the 401, gets a token for this resource, lists tools and calls one', async () => {
+    const { client, transport } = sdkClient();
+    await client.connect(transport);
+    try {
+      const tools = await client.listTools();
+      expect(tools.tools.map((t) => t.name)).to.deep.equal(['whoami', 'list_messages', 'post_message', 'purge_messages']);
+      const whoami = await client.callTool({ name: 'whoami', arguments: {} });
+      expect(JSON.parse((whoami.content as { text: string }[])[0]!.text)).to.deep.equal({ clientId: CLIENT.clientId, scopes: ['messages:read', 'messages:write'], resource });
+      await client.callTool({ name: 'post_message', arguments: { text: 'hello' } });
+      const listed = await client.callTool({ name: 'list_messages', arguments: {} });
+      expect((listed.content as { text: string }[])[0]!.text).to.equal('["hello"]');
+    } finally {
+      await client.close();
+    }
+    const metadataUrl = `${mcp.origin}/.well-known/oauth-protected-resource/mcp`;
+    const flow = exchanges.map((e) => `${e.method} ${e.url.replace(mcp.origin, 'MCP').replace(as.origin, 'AS')} ${e.status}`);
+    expect(flow.slice(0, flow.indexOf('POST AS/token 200') + 2)).to.deep.equal([
+      'POST MCP/mcp 401',
+      'GET MCP/.well-known/oauth-protected-resource/mcp 200',
+      'GET AS/.well-known/oauth-authorization-server 404',
+      'GET AS/.well-known/openid-configuration 200',
+      'POST AS/token 200',
+      'POST MCP/mcp 200',
+    ]);
+    expect(exchanges[0]!.challenge).to.equal(`Bearer realm="api", resource_metadata="${metadataUrl}"`);
+    expect(flow.filter((f) => f.startsWith('POST AS/token'))).to.have.length(1);
+    expect(flow.filter((f) => f.startsWith('POST MCP') && !f.endsWith(' 200') && !f.endsWith(' 202'))).to.deep.equal(['POST MCP/mcp 401']);
+  });
+
+  it('publishes metadata the SDK can use: this resource, the authorization server, the scopes', async () => {
+    const reply = await fetch(`${mcp.origin}/.well-known/oauth-protected-resource/mcp`);
+    expect(await reply.json()).to.deep.equal({
+      resource,
+      authorization_servers: [as.origin],
+      scopes_supported: ['messages:read', 'messages:write', 'messages:admin'],
+      bearer_methods_supported: ['header'],
+      resource_name: 'Messages MCP server',
+    });
+  });
+
+  it('answers a tool call needing a scope the token lacks with 403 insufficient_scope naming it; the SDK cannot step up past the grant', async () => {
+    const { client, transport } = sdkClient();
+    await client.connect(transport);
+    try {
+      const error = await client.callTool({ name: 'purge_messages', arguments: {} }).then(() => undefined, (e: unknown) => e);
+      expect(String(error)).to.contain('403');
+    } finally {
+      await client.close();
+    }
+    const refusals = exchanges.filter((e) => e.status === 403);
+    expect(refusals.map((e) => e.challenge)).to.deep.equal(Array(2).fill(
+      `Bearer realm="api", error="insufficient_scope", error_description="requires scope messages:admin", scope="messages:admin", resource_metadata="${mcp.origin}/.well-known/oauth-protected-resource/mcp"`,
+    ));
+    // Between the two 403s the SDK fetched a new token (its scope step-up), still without messages:admin.
+    expect(exchanges.filter((e) => e.url === `${as.origin}/token`)).to.have.length(2);
+  });
+
+  it('refuses a token the same provider issued for another resource with 401 invalid_token (no token passthrough)', async () => {
+    const token = await tokenFor(OTHER_RESOURCE, 'messages:read');
+    const reply = await fetch(resource, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect([reply.status, reply.headers.get('www-authenticate')]).to.deep.equal([
+      401, `Bearer realm="api", error="invalid_token", error_description="token audience not accepted", resource_metadata="${mcp.origin}/.well-known/oauth-protected-resource/mcp"`,
+    ]);
+  });
+
+  it('needs a token to list tools', async () => {
+    const reply = await fetch(resource, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect([reply.status, reply.headers.get('www-authenticate')]).to.deep.equal([401, `Bearer realm="api", resource_metadata="${mcp.origin}/.well-known/oauth-protected-resource/mcp"`]);
+  });
+});

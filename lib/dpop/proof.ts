@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import { calculateJwkThumbprint, decodeProtectedHeader, errors, importJWK, jwtVerify, type JWK, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import { LRUCache } from 'lru-cache';
+import { InvalidDpopProofError, UseDpopNonceError } from '../errors.js';
+import { isCanonicalCompactJws, tokenJsonDefect } from '../core/token-shape.js';
+import { normaliseHtu } from './htu.js';
+import type { NonceSource } from './nonce.js';
+import { DPOP_DEFAULTS, type ResolvedDpopOptions } from './options.js';
+
+/** The request a proof must fit (RFC 9449 4.3). */
+export interface ProofRequest {
+  /** The HTTP method, as received. */
+  readonly method: string;
+  /** The request URL from `requestHtu()`; undefined when the request has none we can trust. */
+  readonly htu: string | undefined;
+  /** The access token presented with the proof (its hash is `ath`). */
+  readonly accessToken: string;
+}
+
+/** What a verified proof tells about its key and itself. */
+export interface VerifiedProof {
+  /** The RFC 7638 SHA-256 thumbprint of the proof's `jwk`. */
+  readonly jkt: string;
+  readonly jti: string;
+  readonly iat: number;
+  /** The proof's server nonce, when nonces are on. */
+  readonly nonce: string | undefined;
+}
+
+/** Checks one proof against a request; resolves to its key thumbprint or rejects with `invalid_dpop_proof` (or `use_dpop_nonce`). */
+export type ProofVerifier = (proof: string, request: ProofRequest) => Promise<VerifiedProof>;
+
+// RFC 7517 / RFC 7518 6: members only a private (or symmetric) key has.
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+const MAX_JSON_DEPTH = 16;
+const MAX_JTI_LENGTH = 256;
+
+/** base64url(SHA-256(token)): the `ath` a proof for this access token carries (RFC 9449 4.2). */
+export function accessTokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+function publicJwk(jwk: unknown): jwk is JWK {
+  if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) return false;
+  const key = jwk as Record<string, unknown>;
+  return (key.kty === 'EC' || key.kty === 'RSA' || key.kty === 'OKP') && PRIVATE_MEMBERS.every((m) => key[m] === undefined);
+}
+
+/**
+ * Builds the proof verifier once, at startup. Every check of RFC 9449 4.3 that needs only the proof and
+ * the request is here, cheapest first, with the server nonce (section 8) when `nonces` is given: a valid
+ * one stands in for a recent `iat` (section 11.1). The key's thumbprint against `cnf.jkt` and the `jti`
+ * replay check follow elsewhere. Nothing the proof names is ever fetched (only the embedded `jwk` is
+ * used) and no description quotes it.
+ */
+export function createProofVerifier(options: ResolvedDpopOptions, nonces?: NonceSource): ProofVerifier {
+  const algorithms = new Set(options.algorithms);
+  // One import per client key and algorithm, not per request; keyed by thumbprint, which fixes the key material.
+  const keys = new LRUCache<string, CryptoKey>({ max: 1000 });
+  const { iatWindow, clockTolerance } = options;
+
+  return async function verifyProof(proof, request) {
+    if (proof.length > DPOP_DEFAULTS.maxProofLength) throw new InvalidDpopProofError('dpop_proof_too_large', 'DPoP proof too large');
+    if (!isCanonicalCompactJws(proof)) throw new InvalidDpopProofError('dpop_proof_malformed', 'malformed DPoP proof');
+    let header: ProtectedHeaderParameters;
+    try {
+      header = decodeProtectedHeader(proof);
+    } catch (error) {
+      throw new InvalidDpopProofError('dpop_proof_malformed', 'malformed DPoP proof', { cause: error });
+    }
+    if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'dpop+jwt') throw new InvalidDpopProofError('dpop_typ_invalid', 'DPoP proof type not accepted');
+    const alg = header.alg;
+    if (typeof alg !== 'string' || !algorithms.has(alg)) throw new InvalidDpopProofError('dpop_alg_not_allowed', 'DPoP proof algorithm not allowed');
+    if (!publicJwk(header.jwk)) throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key');
+    let jkt: string;
+    let key: CryptoKey | undefined;
+    try {
+      jkt = await calculateJwkThumbprint(header.jwk, 'sha256');
+      key = keys.get(`${alg} ${jkt}`);
+      if (key === undefined) {
+        const imported = await importJWK({ ...header.jwk, alg }, alg);
+        if (!(imported instanceof CryptoKey) || imported.type !== 'public') throw new TypeError('not a public key');
+        key = imported;
+        keys.set(`${alg} ${jkt}`, key);
+      }
+    } catch (error) {
+      throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key', { cause: error });
+    }
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(proof, key, { algorithms: [alg], typ: 'dpop+jwt', clockTolerance }));
+    } catch (error) {
+      // A key that does not fit alg (curve, RSA size) fails in jose's key check: the key's fault, not the signature's.
+      if (error instanceof errors.JWSSignatureVerificationFailed) throw new InvalidDpopProofError('dpop_signature_invalid', 'invalid DPoP proof signature', { cause: error });
+      if (error instanceof TypeError) throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key', { cause: error });
+      throw new InvalidDpopProofError('dpop_proof_malformed', 'malformed DPoP proof', { cause: error });
+    }
+    if (header.b64 !== undefined || tokenJsonDefect(proof, MAX_JSON_DEPTH) !== undefined) throw new InvalidDpopProofError('dpop_proof_malformed', 'malformed DPoP proof');
+    const { jti, htm, htu, iat, ath } = payload as Record<string, unknown>;
+    if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) throw new InvalidDpopProofError('dpop_jti_invalid', 'invalid DPoP proof jti');
+    if (htm !== request.method) throw new InvalidDpopProofError('dpop_htm_mismatch', 'DPoP proof htm mismatch');
+    if (typeof htu !== 'string' || request.htu === undefined || normaliseHtu(htu) !== request.htu) throw new InvalidDpopProofError('dpop_htu_mismatch', 'DPoP proof htu mismatch');
+    const nonce = (payload as Record<string, unknown>).nonce;
+    if (nonces !== undefined && !nonces.accepts(nonce)) {
+      throw new UseDpopNonceError(nonces.current(), nonce !== undefined);
+    }
+    const now = Date.now() / 1000;
+    if (typeof iat !== 'number' || !Number.isFinite(iat) || iat > now + clockTolerance || (nonces === undefined && iat < now - iatWindow - clockTolerance)) {
+      throw new InvalidDpopProofError('dpop_iat_invalid', 'DPoP proof iat outside the accepted window');
+    }
+    if (ath !== accessTokenHash(request.accessToken)) throw new InvalidDpopProofError('dpop_ath_mismatch', 'DPoP proof ath mismatch');
+    return { jkt, jti, iat, nonce: nonces === undefined ? undefined : nonce as string };
+  };
+}

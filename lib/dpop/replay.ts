@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import { DpopReplayUnavailableError } from '../errors.js';
+import { emit, type EventHook } from '../events.js';
+import type { KeyStore } from '../keys/store.js';
+
+/** Remembers proofs for their window: `add()` resolves false for a proof seen before, rejects when it cannot tell. */
+export interface ReplayCache {
+  /** Records the proof `jti` of key `jkt` for the window; false when it was already recorded (a replay). */
+  add(jkt: string, jti: string): Promise<boolean>;
+}
+
+/** The store key of one proof: hashed, so neither a client's `jti` nor its length reaches the store; length-prefixed, so no two pairs collide. */
+export function replayKey(jkt: string, jti: string): string {
+  return `dpop:jti:${createHash('sha256').update(`${jkt.length}:${jkt}`).update(jti).digest('base64url')}`;
+}
+
+/**
+ * This process's memory, bounded to `max` entries. Entries are kept in insertion order, which is their
+ * expiry order (one TTL for all), so expired ones are dropped from the front. When every entry is still
+ * inside its window, a new proof is refused with a 503 (fail closed): forgetting one would allow its replay.
+ */
+export class MemoryReplayStore {
+  readonly #entries = new Map<string, number>();
+  readonly #max: number;
+  readonly #now: () => number;
+
+  constructor(max: number, now: () => number = Date.now) {
+    this.#max = max;
+    this.#now = now;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** True when `key` was new and is now recorded for `ttl` seconds; false for a replay; throws when full. */
+  add(key: string, ttl: number): boolean {
+    const now = this.#now();
+    const expires = this.#entries.get(key);
+    if (expires !== undefined && expires > now) return false;
+    if (expires !== undefined) this.#entries.delete(key);
+    if (this.#entries.size >= this.#max) this.#sweep(now);
+    if (this.#entries.size >= this.#max) {
+      const oldest = this.#entries.values().next().value as number;
+      throw new DpopReplayUnavailableError((oldest - now) / 1000);
+    }
+    this.#entries.set(key, now + ttl * 1000);
+    return true;
+  }
+
+  #sweep(now: number): void {
+    for (const [key, expires] of this.#entries) {
+      if (expires > now) return;
+      this.#entries.delete(key);
+    }
+  }
+}
+
+/** How the replay cache behaves: the window (s), the shared store if any, and what to do when it fails. */
+export interface ReplayCacheOptions {
+  readonly ttl: number;
+  readonly memory: MemoryReplayStore;
+  readonly shared: KeyStore | undefined;
+  readonly onFailure: 'memory' | 'unavailable';
+  readonly onEvent: EventHook | undefined;
+}
+
+/**
+ * The replay cache: one atomic set-if-absent (`lock`, i.e. Redis `SET NX PX`) in the shared store, so
+ * exactly one process accepts a proof. When the store fails, this process's memory decides instead (it
+ * still refuses its own replays) and `dpop_replay_store_failed` is reported; or 503 with `'unavailable'`.
+ */
+export function createReplayCache({ ttl, memory, shared, onFailure, onEvent }: ReplayCacheOptions): ReplayCache {
+  if (shared === undefined) return { add: (jkt, jti) => Promise.resolve(memory.add(replayKey(jkt, jti), ttl)) };
+  const lock = shared.lock!.bind(shared);
+  return {
+    async add(jkt, jti) {
+      const key = replayKey(jkt, jti);
+      try {
+        return await lock(key, ttl);
+      } catch (error) {
+        emit(onEvent, { type: 'dpop_replay_store_failed' });
+        if (onFailure === 'unavailable') throw new DpopReplayUnavailableError(1, { cause: error });
+        return memory.add(key, ttl);
+      }
+    },
+  };
+}

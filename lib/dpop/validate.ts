@@ -1,0 +1,66 @@
+import { InvalidDpopProofError } from '../errors.js';
+import type { EventHook } from '../events.js';
+import { checkProofKey } from './binding.js';
+import { nonceSource, type NonceSource } from './nonce.js';
+import { DPOP_DEFAULTS, type ResolvedDpopOptions } from './options.js';
+import { createProofVerifier } from './proof.js';
+import { createReplayCache, MemoryReplayStore } from './replay.js';
+
+/** One DPoP request, as the checker needs it (Koa-free). */
+export interface DpopRequest {
+  readonly method: string;
+  /** The request URL from `requestHtu()`, computed once per request. */
+  readonly htu: string | undefined;
+  /** The request's one DPoP proof. */
+  readonly proof: string;
+  /** The access token the proof goes with. */
+  readonly accessToken: string;
+  /** The token's `cnf.jkt`. */
+  readonly jkt: string;
+}
+
+/** What a request that passed the checks gets. */
+export interface DpopResult {
+  /** The proof key's thumbprint (equal to the token's `cnf.jkt`). */
+  readonly jkt: string;
+  /** A fresh server nonce to send as `DPoP-Nonce` because the one the client used is about to expire. */
+  readonly nonce: string | undefined;
+}
+
+/** The DPoP check of `authenticate()`, built once at startup. */
+export interface DpopChecker {
+  readonly options: ResolvedDpopOptions;
+  readonly nonces: NonceSource | undefined;
+  /** Proof, key binding, nonce and replay: resolves for a request whose proof is right, else rejects with an `AuthError`. */
+  check(request: DpopRequest): Promise<DpopResult>;
+}
+
+/**
+ * Builds the whole RFC 9449 resource-server check: the proof (never cached), its key against the
+ * token's `cnf.jkt`, then its `jti` against the replay cache, recorded last so that refused proofs
+ * never fill it. The replay window is the `iat` window, or the nonce's life when nonces are on.
+ */
+export function createDpopChecker(options: ResolvedDpopOptions, onEvent: EventHook | undefined): DpopChecker {
+  const nonces = options.nonce === undefined ? undefined : nonceSource(options.nonce.secrets, options.nonce.lifetime);
+  const verifyProof = createProofVerifier(options, nonces);
+  const ttl = (options.nonce === undefined ? options.iatWindow : 2 * options.nonce.lifetime) + 2 * options.clockTolerance;
+  const replays = createReplayCache({
+    ttl,
+    memory: new MemoryReplayStore(DPOP_DEFAULTS.memoryReplayEntries),
+    shared: options.replayStore,
+    onFailure: options.replayStoreFailure,
+    onEvent,
+  });
+  return {
+    options,
+    nonces,
+    async check(request) {
+      const proof = await verifyProof(request.proof, request);
+      checkProofKey(request.jkt, proof.jkt);
+      if (!(await replays.add(proof.jkt, proof.jti))) {
+        throw new InvalidDpopProofError('dpop_replayed', 'DPoP proof already used');
+      }
+      return { jkt: proof.jkt, nonce: nonces === undefined || proof.nonce === undefined ? undefined : nonces.renewal(proof.nonce) };
+    },
+  };
+}

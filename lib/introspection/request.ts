@@ -1,0 +1,48 @@
+import { fetchText, KeySourceError, parseJsonObject, type FetchJsonOptions } from '../keys/fetch.js';
+import type { ClientCredentials } from './client-auth.js';
+
+/** RFC 9701 4: the media type of a signed introspection answer. */
+export const JWT_RESPONSE_TYPE = 'application/token-introspection+jwt';
+
+/** The authorization server's answer, before any of our checks: a JSON object, or an RFC 9701 JWT still to verify. */
+export type RawAnswer = { readonly json: Record<string, unknown> } | { readonly jwt: string };
+
+/** One introspection call's settings. */
+export interface IntrospectionRequestOptions extends FetchJsonOptions {
+  /** Ask for (and only accept) an RFC 9701 signed answer. */
+  readonly jwtResponse: boolean;
+}
+
+function mediaType(response: Response): string {
+  return (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/**
+ * RFC 7662 2.1: POSTs `token=…&token_type_hint=access_token` with our client authentication, within
+ * `fetchTimeout` and `maxResponseBytes`. Redirects are not followed: the token and our credentials
+ * go to the configured endpoint only. Every failure is a `KeySourceError`.
+ */
+export async function requestIntrospection(
+  endpoint: string,
+  token: string,
+  credentials: ClientCredentials,
+  options: IntrospectionRequestOptions,
+): Promise<RawAnswer> {
+  const body = new URLSearchParams({ token, token_type_hint: 'access_token', ...credentials.params });
+  const { response, text } = await fetchText(endpoint, {
+    method: 'POST',
+    headers: {
+      ...credentials.headers,
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: options.jwtResponse ? JWT_RESPONSE_TYPE : 'application/json',
+    },
+    body: body.toString(),
+    redirect: 'manual',
+  }, options);
+  if (!options.jwtResponse) return { json: parseJsonObject(text, endpoint) };
+  // RFC 9701 5: a plain JSON answer to a request for a signed one is refused, or it could be forged on the way.
+  if (mediaType(response) !== JWT_RESPONSE_TYPE) {
+    throw new KeySourceError('jwt_invalid', `${endpoint} did not answer with ${JWT_RESPONSE_TYPE}`);
+  }
+  return { jwt: text.trim() };
+}
