@@ -10,11 +10,9 @@ client.on('error', () => {}); // node-redis needs a listener; while Redis is dow
 await client.connect();
 const app = createApp({
   issuer: process.env.SOAK_ISSUER!, audience: process.env.SOAK_AUDIENCE!,
-  authenticate: {
-    store: redisStore(client), maxAge: 10, cooldown: 5,
-    // Opaque tokens introspected at the issuer, once the soak's issuer serves introspection.
-    ...(process.env.SOAK_INTROSPECTION ? { introspection: JSON.parse(process.env.SOAK_INTROSPECTION) as object } : {}),
-  },
+  // Opaque tokens introspected at the issuer, when the soak's issuer serves introspection.
+  introspection: process.env.SOAK_INTROSPECTION ? JSON.parse(process.env.SOAK_INTROSPECTION) as { clientId: string; clientSecret: string } : undefined,
+  authenticate: { store: redisStore(client), maxAge: 10, cooldown: 5 },
 });
 const server = app.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`));
 server.keepAliveTimeout = 60_000;
