@@ -2,10 +2,11 @@
 // broken token endpoint, introspection or route shows here as a wrong status, not in a user's terminal.
 import { expect } from 'chai';
 import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
-import { banner, exampleScript, type ExampleScript } from './banner.js';
+import { banner, DPOP_CALL, exampleScript, type ExampleScript } from './banner.js';
 import { startDevIssuer, type DevIssuer } from './dev-issuer.js';
 
 const audience = 'https://api.example.com';
@@ -68,6 +69,14 @@ describe('example: the lines npm start prints', () => {
     for (const step of script.steps) expect(text).to.contain(`# ${step.say}\n${step.commands.join('\n')}`);
     // Only the one forged token is pasted: every other token comes from the token endpoint.
     expect(text.match(/eyJ[\w-]*\.eyJ/g)).to.have.length(1);
+  });
+
+  it('shows the DPoP call as a script to run (curl cannot sign proofs), naming a script that exists and has its spec', () => {
+    const text = banner(base, dev, script);
+    expect(DPOP_CALL).to.equal('npx tsx examples/dpop/call.ts');
+    expect(text).to.match(/\n# DPoP \(RFC 9449\): curl cannot sign proofs[^\n]*\nnpx tsx examples\/dpop\/call\.ts\n\nCtrl-C to stop\.$/);
+    const file = DPOP_CALL.split(' ').at(-1)!;
+    expect([existsSync(file), existsSync(file.replace(/\.ts$/, '.spec.ts'))]).to.deep.equal([true, true]);
   });
 
   it('answers each printed command as its comment says, run with bash and curl', async function () {

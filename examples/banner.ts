@@ -19,6 +19,9 @@ export interface ExampleScript {
   readonly steps: readonly ExampleStep[];
 }
 
+/** The DPoP walk-through printed last: curl cannot sign DPoP proofs (RFC 9449), so a script makes them (examples/dpop/call.ts, with its spec). */
+export const DPOP_CALL = 'npx tsx examples/dpop/call.ts';
+
 const scopeError = (scope: string): string =>
   `Bearer realm="api", error="insufficient_scope", error_description="requires scope ${scope}", scope="${scope}"`;
 const tokenError = (description: string): string => `Bearer realm="api", error="invalid_token", error_description="${description}"`;
@@ -116,6 +119,9 @@ ${script.setup.join('\n')}
 Then try these (each says the answer it should get):
 
 ${script.steps.map((step) => `# ${step.say}\n${step.commands.join('\n')}`).join('\n\n')}
+
+# DPoP (RFC 9449): curl cannot sign proofs, so this script does (a bound token: 401 use_dpop_nonce, 200 with the nonce, 401 on replay)
+${DPOP_CALL}
 
 Ctrl-C to stop.`;
 }

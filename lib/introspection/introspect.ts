@@ -105,8 +105,9 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
   async function call(token: string): Promise<Record<string, unknown>> {
     const url = await endpointOf();
     return limiterFor(url, options.maxConcurrent, options.maxQueue).run(async () => {
-      // RFC 7523 3: the assertion is meant for the authorization server (its issuer), else the endpoint.
-      const credentials = await authenticateClient(options.issuer ?? url);
+      // RFC 7523 3: the assertion is meant for the authorization server: its issuer (RFC 7523bis), or the
+      // endpoint where a server wants that (Okta) or the issuer is not known (several issuers).
+      const credentials = await authenticateClient(options.assertionAudience === 'endpoint' ? url : options.issuer ?? url);
       const raw = await requestIntrospection(url, token, credentials, {
         fetch: verify.fetch, timeout: verify.fetchTimeout, maxBytes: verify.maxResponseBytes, jwtResponse: options.jwtResponse,
       });

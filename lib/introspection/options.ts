@@ -24,6 +24,13 @@ export interface IntrospectionOptions {
    */
   privateKey?: JWK | KeyObject | CryptoKey | undefined;
   /**
+   * With `private_key_jwt`: the `aud` of the client assertion. `'issuer'` (default): the authorization
+   * server's issuer identifier, as RFC 7523bis prefers (with several issuers, the endpoint URL: the issuer
+   * is not known before the answer). `'endpoint'`: the URL of the introspection endpoint called, which
+   * Okta requires.
+   */
+  assertionAudience?: 'issuer' | 'endpoint' | undefined;
+  /**
    * The introspection endpoint. Default: the `introspection_endpoint` of the issuer's metadata, read from
    * the discovery the key set already does (no extra request). Required with several issuers,
    * `resolveIssuer`, `jwksUri` or `secret`: then we cannot tell which server to ask.
@@ -61,6 +68,7 @@ export interface IntrospectionOptions {
 /** The introspection defaults, in one place. */
 export const INTROSPECTION_DEFAULTS = Object.freeze({
   clientAuth: 'client_secret_basic' as const,
+  assertionAudience: 'issuer' as const,
   tokens: 'opaque' as const,
   jwtResponse: false,
   requireAudience: true,
@@ -76,6 +84,7 @@ export interface ResolvedIntrospectionOptions {
   readonly clientSecret: string | undefined;
   readonly clientAuth: ClientAuthMethod;
   readonly privateKey: JWK | KeyObject | CryptoKey | undefined;
+  readonly assertionAudience: 'issuer' | 'endpoint';
   readonly endpoint: string | undefined;
   /** The one issuer whose metadata names the endpoint (and whose key set verifies RFC 9701 answers); undefined with several. */
   readonly issuer: string | undefined;
@@ -148,6 +157,13 @@ export function resolveIntrospectionOptions(input: IntrospectionOptions, verify:
   } else if (typeof input.clientSecret !== 'string' || input.clientSecret === '') {
     throw new ConfigurationError(`\`introspection.clientSecret\` is required with \`clientAuth: '${clientAuth}'\` (set it from your secret store), or use \`clientAuth: 'private_key_jwt'\` with \`privateKey\`.`);
   }
+  const assertionAudience = input.assertionAudience ?? INTROSPECTION_DEFAULTS.assertionAudience;
+  if (assertionAudience !== 'issuer' && assertionAudience !== 'endpoint') {
+    throw new ConfigurationError(`\`introspection.assertionAudience\` must be 'issuer' (RFC 7523bis, the default) or 'endpoint' (the introspection URL, as Okta requires); got ${JSON.stringify(assertionAudience)}.`);
+  }
+  if (input.assertionAudience !== undefined && clientAuth !== 'private_key_jwt') {
+    throw new ConfigurationError("`introspection.assertionAudience` is only used with `clientAuth: 'private_key_jwt'`: drop it, or choose that method.");
+  }
   const single = verify.resolveIssuer === undefined && verify.issuers.length === 1 ? verify.issuers[0] : undefined;
   const endpoint = input.endpoint;
   if (endpoint !== undefined && !providerUrlAllowed(endpoint, verify.allowInsecureHttp)) {
@@ -172,6 +188,7 @@ export function resolveIntrospectionOptions(input: IntrospectionOptions, verify:
     clientSecret: input.clientSecret,
     clientAuth,
     privateKey: input.privateKey,
+    assertionAudience,
     endpoint,
     issuer: single,
     tokens,

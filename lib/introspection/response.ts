@@ -22,8 +22,11 @@ export interface AnswerChecks {
 // RFC 7662 2.2 `token_type` names the kind of token (RFC 6749 7.1 types, or RFC 8693 3 identifiers): only
 // access tokens pass. A refresh token introspects as active on several servers (RFC 7662 4).
 const ACCESS_TOKEN_TYPES = new Set(['bearer', 'dpop', 'access_token', 'urn:ietf:params:oauth:token-type:access_token']);
+// Ory Hydra names the kind in `token_use` (`access_token` or `refresh_token`) and sends no `token_type` for
+// refresh tokens: anything but an access token is refused there too.
+const ACCESS_TOKEN_USE = 'access_token';
 // Registered members that are strings when present (RFC 7662 2.2, RFC 7519 4.1); anything else is refused.
-const STRING_CLAIMS = ['sub', 'jti', 'client_id', 'azp', 'username', 'token_type'] as const;
+const STRING_CLAIMS = ['sub', 'jti', 'client_id', 'azp', 'username', 'token_type', 'token_use'] as const;
 const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const;
 
 function audienceMatches(value: unknown, audiences: readonly string[]): boolean {
@@ -38,7 +41,7 @@ export const LASTING_REFUSALS: ReadonlySet<string> = new Set([
 
 /**
  * Turns an authorization server's answer into a `VerifiedToken`, checked as a JWT would be: `active`
- * must be the boolean true; then `token_type`, `iss`, the audience, `exp`/`nbf`/`iat` with the clock
+ * must be the boolean true; then `token_type` (and Hydra's `token_use`), `iss`, the audience, `exp`/`nbf`/`iat` with the clock
  * tolerance, the string members and the scopes. Refusals are `InvalidTokenError`s (401).
  */
 export async function establishAnswer<TClaims extends object>(
@@ -51,7 +54,8 @@ export async function establishAnswer<TClaims extends object>(
   for (const name of STRING_CLAIMS) {
     if (answer[name] !== undefined && typeof answer[name] !== 'string') throw new InvalidTokenError('claim_invalid', 'invalid claim');
   }
-  if (type !== undefined && !ACCESS_TOKEN_TYPES.has((type as string).toLowerCase())) {
+  const use = answer.token_use;
+  if ((type !== undefined && !ACCESS_TOKEN_TYPES.has((type as string).toLowerCase())) || (use !== undefined && (use as string).toLowerCase() !== ACCESS_TOKEN_USE)) {
     throw new InvalidTokenError('typ_invalid', 'token type not accepted');
   }
   let iss = answer.iss;

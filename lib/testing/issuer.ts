@@ -101,7 +101,9 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
 
   const opaque = new OpaqueTokens();
   const issueOpaque = (claims: TestClaims = {}, opaqueOptions: TestOpaqueOptions = {}): string =>
-    opaque.issue({ jti: crypto.randomUUID(), ...defaults.claims, token_type: 'Bearer', ...claims }, defaults.expiresIn, opaqueOptions);
+    opaque.issue({
+      jti: crypto.randomUUID(), ...defaults.claims, token_type: opaqueOptions.dpopKey === undefined ? 'Bearer' : 'DPoP', ...claims,
+    }, defaults.expiresIn, opaqueOptions);
 
   // What introspection says about a token: an opaque one by its record, a JWT by its signature (this issuer's published keys) and times.
   const lookup = async (token: string): Promise<TestClaims | undefined> => {

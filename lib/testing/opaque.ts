@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import type { TestClaims } from './sign.js';
+import { randomBytes, type X509Certificate } from 'node:crypto';
+import { bindToCertificate, type TestClaims } from './sign.js';
 
 /** How `issueOpaque()` shapes one token; its claims are chosen with the first argument. */
 export interface TestOpaqueOptions {
@@ -9,6 +9,10 @@ export interface TestOpaqueOptions {
   notYetValid?: boolean | undefined;
   /** Lifetime in seconds (`exp - iat`). Default: the issuer's `expiresIn`. */
   expiresIn?: number | undefined;
+  /** Binds the token to this DPoP key, from `createDpopKey()`: its answer carries `cnf.jkt` (RFC 9449 6.2) and `token_type: 'DPoP'`. */
+  dpopKey?: { readonly jkt: string } | undefined;
+  /** Binds the token to this client certificate (RFC 8705 3.2): its answer carries `cnf["x5t#S256"]`. PEM or `X509Certificate`. */
+  certificate?: string | X509Certificate | undefined;
 }
 
 /** The opaque tokens an issuer has handed out, and every token it has revoked. */
@@ -26,6 +30,9 @@ export class OpaqueTokens {
     const times = options.expired ? { iat: now - 7200, exp: now - 3600 } : { iat: now, exp: now + lifetime };
     const record: TestClaims = { ...times, ...(options.notYetValid ? { nbf: now + 3600 } : {}), ...claims };
     for (const name of Object.keys(record)) if (record[name] === undefined) delete record[name];
+    // Bound as sign() binds a JWT, beside any cnf member the claims already carry.
+    if (options.dpopKey !== undefined) record.cnf = { ...(record.cnf as object | undefined), jkt: options.dpopKey.jkt };
+    if (options.certificate !== undefined) record.cnf = bindToCertificate(record.cnf, options.certificate);
     const token = randomBytes(32).toString('base64url');
     this.issued.set(token, record);
     return token;

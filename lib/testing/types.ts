@@ -121,6 +121,8 @@ export interface TestIssuer {
    * endpoint answers with `{ active: true, …claims }`: the defaults (`iss`, `aud`, `sub`, `client_id`, `scope`, `jti`),
    * `token_type: 'Bearer'`, `iat`, `exp`, overridden by `claims` (an `undefined` claim is removed; `active` too can be
    * overridden, e.g. `'true'`, to play a sloppy server). Expired or not yet valid ones introspect as inactive.
+   * `{ dpopKey }` and `{ certificate }` bind it as they bind `sign()`'s tokens: `cnf.jkt` (with `token_type: 'DPoP'`)
+   * and `cnf["x5t#S256"]` in its introspection answer.
    */
   issueOpaque(claims?: TestClaims, options?: TestOpaqueOptions): string;
   /** Revokes an opaque token or a JWT of this issuer: introspection answers `{ active: false }` from now on. */

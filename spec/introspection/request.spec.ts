@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { KeyObject } from 'node:crypto';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { decodeJwt, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { useServer } from './support.js';
 import { introspectionServer } from '../support/introspection-server.js';
 import { clearKeySets, createIntrospector } from '../../lib/index.js';
@@ -83,6 +83,26 @@ describe('introspection/request: private_key_jwt (RFC 7523)', () => {
       }
     });
   }
+
+  it('names the endpoint URL as the assertion audience with assertionAudience: \'endpoint\' (Okta), the issuer by default', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const clientPublicJwk: JWK = { ...(await exportJWK(publicKey)), alg: 'ES256' };
+    for (const assertionAudience of ['endpoint', 'issuer', undefined] as const) {
+      const server = await introspectionServer({ clientPublicJwk, assertionAudience: assertionAudience ?? 'issuer' });
+      try {
+        const introspect = createIntrospector({
+          issuer: server.issuer, audience: server.audience,
+          introspection: { clientId: server.clientId, clientAuth: 'private_key_jwt', privateKey, assertionAudience },
+        });
+        expect((await introspect(server.issue())).source).to.equal('introspection');
+        const aud = decodeJwt(server.requests[0]!.params.get('client_assertion')!).aud;
+        expect(aud, String(assertionAudience)).to.equal(assertionAudience === 'endpoint' ? server.endpoint : server.issuer);
+      } finally {
+        await server.close();
+        clearKeySets(server.issuer);
+      }
+    }
+  });
 
   it('is refused by the server when signed with another key: 503 introspection_unavailable, not 401', async () => {
     const { publicKey } = await generateKeyPair('ES256', { extractable: true });

@@ -41,6 +41,10 @@ describe('introspection/response', () => {
     ['a refresh token', { token_type: 'refresh_token' }, 'typ_invalid'],
     ['an RFC 8693 refresh token type', { token_type: 'urn:ietf:params:oauth:token-type:refresh_token' }, 'typ_invalid'],
     ['an ID token type', { token_type: 'urn:ietf:params:oauth:token-type:id_token' }, 'typ_invalid'],
+    ['a refresh token by Ory Hydra\'s token_use', { token_use: 'refresh_token' }, 'typ_invalid'],
+    ['a refresh token by token_use, without token_type', { token_use: 'refresh_token', token_type: undefined }, 'typ_invalid'],
+    ['an unknown token_use', { token_use: 'id_token' }, 'typ_invalid'],
+    ['a non-string token_use', { token_use: ['access_token'] }, 'claim_invalid'],
     ['a malformed scope', { scope: ['read:messages'] }, 'scope_claim_invalid'],
   ];
   for (const [name, members, code] of refusals) {
@@ -60,6 +64,13 @@ describe('introspection/response', () => {
       expect((await setup.introspectorFor()(server.issue({ token_type: type }))).claims.sub).to.equal('user-1');
     });
   }
+
+  it('accepts Ory Hydra\'s token_use access_token, with or without token_type', async () => {
+    const { server } = setup;
+    for (const type of ['Bearer', undefined]) {
+      expect((await setup.introspectorFor()(server.issue({ token_use: 'access_token', token_type: type }))).claims.sub).to.equal('user-1');
+    }
+  });
 
   it('accepts an answer without token_type, exp or iat (all optional in RFC 7662 2.2)', async () => {
     const { server } = setup;

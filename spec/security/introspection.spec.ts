@@ -20,6 +20,14 @@ describe('security: introspection (RFC 7662 2.1, 2.2, 4)', () => {
     }
   });
 
+  it('refuses a refresh token that Ory Hydra names by token_use, with or without token_type (RFC 7662 2.2: extensions are the server\'s)', async () => {
+    const { server } = setup;
+    for (const type of ['bearer', undefined]) {
+      const token = server.issue({ token_use: 'refresh_token', token_type: type, scope: 'offline offline_access read:messages' });
+      expectRefusal(await send(app(), token), 401, 'invalid_token', 'token type not accepted', token);
+    }
+  });
+
   it("refuses an active token the server issued for another API (RFC 7662 4: the audience is ours to check)", async () => {
     const { server } = setup;
     const token = server.issue({ aud: 'https://payments.example.com' });

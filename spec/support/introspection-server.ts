@@ -24,6 +24,8 @@ export interface ServerOptions {
   clientSecret?: string;
   /** Accept `private_key_jwt` assertions signed by this key instead of a secret. */
   clientPublicJwk?: JWK;
+  /** The `aud` those assertions must carry: `'issuer'` (default, RFC 7523bis) or `'endpoint'` (Okta's rule). */
+  assertionAudience?: 'issuer' | 'endpoint';
   audience?: string;
 }
 
@@ -76,7 +78,8 @@ export async function introspectionServer(options: ServerOptions = {}): Promise<
       if (params.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return false;
       try {
         const { payload } = await jwtVerify(params.get('client_assertion') ?? '', await importJWK(options.clientPublicJwk, options.clientPublicJwk.alg), {
-          issuer: clientId, subject: clientId, audience: issuer, requiredClaims: ['jti', 'exp', 'iat'],
+          issuer: clientId, subject: clientId, audience: options.assertionAudience === 'endpoint' ? `${issuer}introspect` : issuer,
+          requiredClaims: ['jti', 'exp', 'iat'],
         });
         return payload.exp! - payload.iat! <= 300;
       } catch {
