@@ -1,57 +1,64 @@
-// HTTP throughput on loopback: each target in its own process pinned to core 0, autocannon in this
-// process pinned to core 1; a warm-up, then rounds interleaved across targets; medians reported.
-//   BENCH_QUICK=1     one short round (about a minute) instead of three
+// HTTP throughput on loopback: each target in its own process pinned to core 0, the load generator (wrk,
+// or autocannon without it) pinned to core 1; a warm-up, then rounds interleaved across rows; medians
+// reported, each row as a ratio to a baseline of the same run, with the server's CPU share beside it.
+//   BENCH_QUICK=1     one short round instead of three
 //   BENCH_ROUNDS, BENCH_DURATION (s), BENCH_WARMUP (s), BENCH_CONNECTIONS override the defaults
+//   BENCH_FRESH=n     distinct tokens per algorithm for the fresh rows (default 12,000: more than the cache's 10,000)
+//   BENCH_SWEEP=0     skip the sweep over the share of fresh tokens (the plot's data: one run per point
+//                     after the rounds, BENCH_SWEEP_DURATION s each, default 5)
+//   BENCH_LOADGEN=autocannon  force autocannon although wrk is installed
 //   BENCH_PROFILE=dir servers run with --cpu-prof and write their profiles to dir
+//   BENCH_ROWS=regex  only the rows whose id matches (the baselines they need are kept)
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { cpus } from 'node:os';
-import autocannon from 'autocannon';
-import type { Target } from './server.js';
-import { ALGS, benchKeys, hasTaskset, median, quick, signTokens, startIssuer, type BenchAlg } from './support.js';
+import { features, type Target } from './server.js';
+import { LoadGenerator, type Measure } from './load.js';
+import { ALGS, benchKeys, hasTaskset, median, OPAQUE_TOKEN, quick, signTokens, startIssuer, type BenchAlg } from './support.js';
+import { dpopClient } from './dpop.js';
+import { checkTargets, type Row } from './targets.js';
 
 const num = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
-const ROUNDS = num('BENCH_ROUNDS', quick ? 1 : 3);
-const DURATION = num('BENCH_DURATION', quick ? 2 : 5);
-const WARMUP = num('BENCH_WARMUP', quick ? 1 : 2);
+const ROUNDS = num('BENCH_ROUNDS', quick ? 1 : 2);
+const DURATION = num('BENCH_DURATION', quick ? 3 : 8);
+const SWEEP_DURATION = num('BENCH_SWEEP_DURATION', quick ? 2 : 5);
+const WARMUP = num('BENCH_WARMUP', quick ? 2 : 3);
 const CONNECTIONS = num('BENCH_CONNECTIONS', 50);
-const DISTINCT = 1000;
+const FRESH = num('BENCH_FRESH', 12_000);
+const HOT = 100;
+const SWEEP = process.env.BENCH_SWEEP !== '0' ? [0, 10, 50, 100, 250, 500, 1000] : [];
 
 interface Scenario {
   id: string;
   target: Target;
   label: string;
-  alg: BenchAlg;
-  /** One token for every request, or DISTINCT tokens rotated. */
-  tokens: 'reuse' | 'rotate';
+  alg?: BenchAlg;
+  /**
+   * none: no Authorization header; reuse: one token; fresh: FRESH distinct tokens rotated; mix: HOT reused
+   * tokens and fresh ones; opaque: the introspected token; dpop: one bound token, a new proof every request.
+   */
+  tokens: 'none' | 'reuse' | 'fresh' | 'mix' | 'opaque' | 'dpop';
+  freshPermille?: number;
 }
 
-const scenarios: Scenario[] = [
-  { id: 'koa', target: 'koa', label: 'bare Koa + @koa/router', alg: 'ES256', tokens: 'reuse' },
-  ...ALGS.map((alg): Scenario => ({ id: `ours-reuse-${alg}`, target: 'ours', label: 'koa-token-guard, token reused', alg, tokens: 'reuse' })),
-  { id: 'ours-clients-ES256', target: 'ours', label: `koa-token-guard, ${DISTINCT} clients' tokens rotated (cache on)`, alg: 'ES256', tokens: 'rotate' },
-  ...ALGS.map((alg): Scenario => ({ id: `ours-fresh-${alg}`, target: 'ours-nocache', label: 'koa-token-guard, fresh token every request', alg, tokens: 'rotate' })),
-  ...ALGS.map((alg): Scenario => ({ id: `jose-fresh-${alg}`, target: 'jose', label: 'raw jose (createRemoteJWKSet + jwtVerify), fresh', alg, tokens: 'rotate' })),
+const scenarios: Scenario[] = ([
+  { id: 'koa', target: 'koa', label: 'bare Koa + @koa/router, no Authorization header', tokens: 'none' },
+  { id: 'koa-header', target: 'koa', label: 'bare Koa + @koa/router, the same Authorization header, ignored', alg: 'ES256', tokens: 'reuse' },
+  { id: 'ours-reuse', target: 'ours', label: 'koa-token-guard, token reused', alg: 'ES256', tokens: 'reuse' },
+  ...(features.introspection ? [{ id: 'ours-introspected', target: 'ours-introspection', label: 'koa-token-guard, opaque token introspected once, then cached', tokens: 'opaque' } satisfies Scenario] : []),
+  ...(features.dpop ? [{ id: 'ours-dpop', target: 'ours-dpop', label: 'koa-token-guard, DPoP: cached token + a new proof every request', alg: 'ES256', tokens: 'dpop' } satisfies Scenario] : []),
+  ...ALGS.map((alg): Scenario => ({ id: `ours-fresh-${alg}`, target: 'ours', label: `koa-token-guard, fresh tokens (${FRESH.toLocaleString('en')} distinct, cache on)`, alg, tokens: 'fresh' })),
+  // Diagnostic: the same fresh tokens with the verified-token cache off, which separates the cache's own cost (insert, evict, GC) from the checks.
+  { id: 'oursnocache-fresh-ES256', target: 'ours-nocache', label: 'koa-token-guard, same fresh tokens, cache: false', alg: 'ES256', tokens: 'fresh' },
+  ...ALGS.map((alg): Scenario => ({ id: `jose-fresh-${alg}`, target: 'jose', label: 'Koa + raw jose (createRemoteJWKSet + jwtVerify), same fresh tokens', alg, tokens: 'fresh' })),
   // koa-jwt verifies with jsonwebtoken, which has no EdDSA.
-  ...(['ES256', 'RS256'] as const).map((alg): Scenario => ({ id: `koajwt-fresh-${alg}`, target: 'koa-jwt', label: 'koa-jwt + jwks-rsa, fresh', alg, tokens: 'rotate' })),
-];
-
-interface Measure { rps: number; p99: number; bad: number; cpuUs: number }
-
-const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || 100);
-
-/** CPU time a process has used, all threads, in µs (Linux /proc; NaN elsewhere). */
-function cpuTime(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * TICK_US; // utime, stime
-  } catch {
-    return Number.NaN;
-  }
-}
+  ...(['ES256', 'RS256'] as const).map((alg): Scenario => ({ id: `koajwt-fresh-${alg}`, target: 'koa-jwt', label: 'koa-jwt + jwks-rsa, same fresh tokens', alg, tokens: 'fresh' })),
+  ...SWEEP.flatMap((permille) => (['ours', 'jose'] as const).map((target): Scenario => ({
+    id: `sweep-${target}-${permille}`, target, label: `${target === 'ours' ? 'koa-token-guard' : 'raw jose'}, ${HOT} clients' tokens + ${permille / 10} % fresh`, alg: 'ES256', tokens: 'mix', freshPermille: permille,
+  }))),
+] satisfies Scenario[]).filter((s) => !process.env.BENCH_ROWS || s.id === 'koa' || s.id === 'koa-header' || new RegExp(process.env.BENCH_ROWS).test(s.id));
 
 async function startServer(target: Target, env: NodeJS.ProcessEnv, pin: boolean): Promise<{ child: ChildProcess; port: number }> {
   const profile = process.env.BENCH_PROFILE;
@@ -65,90 +72,91 @@ async function startServer(target: Target, env: NodeJS.ProcessEnv, pin: boolean)
   return { child, port };
 }
 
-async function load(server: { port: number; child: ChildProcess }, tokens: readonly string[], duration: number): Promise<Measure> {
-  const { port } = server;
-  const cpuBefore = cpuTime(server.child.pid!);
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}`,
-    connections: CONNECTIONS,
-    duration,
-    requests: tokens.map((t) => ({ method: 'GET', path: '/messages', headers: { authorization: `Bearer ${t}` } })),
-  });
-  const cpuUs = (cpuTime(server.child.pid!) - cpuBefore) / Math.max(result.requests.total, 1);
-  return { rps: result.requests.average, p99: result.latency.p99, bad: result.non2xx + result.errors + result.timeouts, cpuUs };
-}
-
 export async function main(): Promise<void> {
   const pin = hasTaskset() && cpus().length > 1;
   if (pin) execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+  const generator = new LoadGenerator(pin, process.env.BENCH_LOADGEN === 'autocannon' ? 'autocannon' : undefined);
   const keys = await benchKeys();
   const issuer = await startIssuer(keys);
-  const tokens = new Map<BenchAlg, string[]>();
-  for (const key of keys) tokens.set(key.alg, await signTokens(key, issuer.issuer, DISTINCT));
+  process.stderr.write(`  signing ${FRESH.toLocaleString('en')} tokens per algorithm…\n`);
+  const fresh = new Map<BenchAlg, string[]>();
+  for (const key of keys) fresh.set(key.alg, await signTokens(key, issuer.issuer, FRESH));
+  // The sweep's own tokens (HOT reused, then fresh ones), so the fresh rows never leave them in a cache.
+  const mix = SWEEP.length ? await signTokens(keys.find((k) => k.alg === 'ES256')!, issuer.issuer, FRESH + HOT, 'mix') : [];
   const env = { ...process.env, BENCH_ISSUER: issuer.issuer, BENCH_JWKS_URI: issuer.jwksUri };
+  const dpop = features.dpop ? await dpopClient(keys.find((k) => k.alg === 'ES256')!, issuer.issuer) : undefined;
 
   const targets = [...new Set(scenarios.map((s) => s.target))];
   const servers = new Map<Target, { child: ChildProcess; port: number }>();
   for (const target of targets) servers.set(target, await startServer(target, env, pin));
-  const tokensOf = (s: Scenario) => (s.tokens === 'reuse' ? [tokens.get(s.alg)![0]!] : tokens.get(s.alg)!);
+  const tokensOf = async (s: Scenario, duration: number): Promise<{ tokens: readonly string[]; hot: number }> => {
+    if (s.tokens === 'none') return { tokens: [], hot: 0 };
+    if (s.tokens === 'opaque') return { tokens: [OPAQUE_TOKEN], hot: 1 };
+    // Proofs are single-use: enough for the run at 6,000 req/s (above what one core verifies), made just before it.
+    if (s.tokens === 'dpop') return { tokens: await dpop!.lines(`http://127.0.0.1:${servers.get(s.target)!.port}/messages`, 6_000 * duration), hot: 0 };
+    const all = fresh.get(s.alg!)!;
+    if (s.tokens === 'reuse') return { tokens: all.slice(0, 1), hot: 1 };
+    if (s.tokens === 'mix') return { tokens: mix, hot: HOT };
+    return { tokens: all, hot: 0 };
+  };
+  const load = async (s: Scenario, duration: number): Promise<Measure> => {
+    const server = servers.get(s.target)!;
+    return generator.run({ port: server.port, serverPid: server.child.pid!, ...await tokensOf(s, duration), freshPermille: s.freshPermille ?? 1000, duration, connections: CONNECTIONS });
+  };
 
-  console.log(`HTTP bench: ${CONNECTIONS} connections, ${WARMUP} s warm-up, ${ROUNDS} round(s) of ${DURATION} s per target, interleaved; ` +
-    `median req/s and p99 over rounds; Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'}).`);
-  console.log(pin ? 'Servers pinned to core 0 with taskset; the load generator (autocannon) pinned to core 1.'
+  console.log(`HTTP bench: ${generator.kind} (${CONNECTIONS} connections${generator.kind === 'wrk' ? ', 1 thread' : ''}), ${WARMUP} s warm-up, ` +
+    `${ROUNDS} round(s) of ${DURATION} s per row, interleaved; medians over rounds (the sweep: one run of ${SWEEP_DURATION} s per point); ` +
+    `Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'}).`);
+  console.log(pin ? `Servers pinned to core 0 with taskset; ${generator.kind} pinned to core 1.`
     : 'taskset not found (util-linux) or a single core: processes NOT pinned; figures include borrowed cores.');
 
   const results = new Map<string, Measure[]>();
   try {
     for (const s of scenarios) {
-      const warm = await load(servers.get(s.target)!, tokensOf(s), WARMUP);
+      const warm = await load(s, WARMUP);
       if (warm.bad > 0) throw new Error(`${s.id}: ${warm.bad} failed requests in the warm-up`);
     }
-    for (let round = 0; round < ROUNDS; round++) {
-      // Rotate the order each round, so a burst of noise from the shared machine does not always hit the same target.
-      const order = scenarios.map((_, i) => scenarios[(i + round * 5) % scenarios.length]!);
+    const main = scenarios.filter((s) => s.tokens !== 'mix');
+    const sweep = scenarios.filter((s) => s.tokens === 'mix');
+    for (let round = 0; round <= ROUNDS; round++) {
+      // Rotate the order each round, so a burst of noise from the shared machine does not always hit the same row.
+      const order = round < ROUNDS ? main.map((_, i) => main[(i + round * 5) % main.length]!) : sweep;
       for (const s of order) {
-        const measure = await load(servers.get(s.target)!, tokensOf(s), DURATION);
+        const measure = await load(s, round < ROUNDS ? DURATION : SWEEP_DURATION);
         results.set(s.id, [...(results.get(s.id) ?? []), measure]);
-        process.stderr.write(`  round ${round + 1}/${ROUNDS} ${s.id}: ${Math.round(measure.rps)} req/s\n`);
+        process.stderr.write(`  ${round < ROUNDS ? `round ${round + 1}/${ROUNDS}` : 'sweep'} ${s.id}: ${Math.round(measure.rps)} req/s, p99 ${measure.p99.toFixed(1)} ms, server CPU ${(measure.serverShare * 100).toFixed(0)} %, ${generator.kind} ${(measure.loadShare * 100).toFixed(0)} %\n`);
       }
     }
   } finally {
     for (const { child } of servers.values()) child.kill('SIGTERM');
     await issuer.close();
+    generator.close();
   }
 
-  const summary = new Map(scenarios.map((s) => {
+  const rows: Row[] = scenarios.map((s) => {
     const runs = results.get(s.id)!;
-    return [s.id, { rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99)), cpuUs: median(runs.map((r) => r.cpuUs)), bad: runs.reduce((n, r) => n + r.bad, 0) }];
-  }));
-  const base = summary.get('koa')!;
-  console.log('\n| target | alg | req/s | × bare Koa | p99 ms | server CPU µs/req | bare Koa CPU ÷ this |');
-  console.log('|---|---|--:|--:|--:|--:|--:|');
-  for (const s of scenarios) {
-    const m = summary.get(s.id)!;
-    console.log(`| ${s.label} | ${s.id === 'koa' ? '–' : s.alg} | ${Math.round(m.rps).toLocaleString('en')} | ${(m.rps / base.rps).toFixed(2)} | ${m.p99}${m.bad ? ` (${m.bad} failed)` : ''} | ${m.cpuUs.toFixed(1)} | ${(base.cpuUs / m.cpuUs).toFixed(2)} |`);
+    const pick = (f: (m: Measure) => number) => median(runs.map(f));
+    return {
+      id: s.id, label: s.label, alg: s.alg, freshPermille: s.freshPermille, rps: pick((m) => m.rps), p99: pick((m) => m.p99), cpuUs: pick((m) => m.cpuUs),
+      serverShare: pick((m) => m.serverShare), loadShare: pick((m) => m.loadShare), bad: runs.reduce((n, m) => n + m.bad, 0),
+    };
+  });
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const base = byId.get('koa')!;
+  const header = byId.get('koa-header')!;
+  console.log(`\n| target | alg | req/s | × bare Koa | × Koa + header | p99 ms | server CPU | ${generator.kind} CPU | server µs/req |`);
+  console.log('|---|---|--:|--:|--:|--:|--:|--:|--:|');
+  for (const r of rows.filter((row) => !row.id.startsWith('sweep-'))) {
+    // A server below 90 % of its core was waiting for requests: the generator (or the machine) was the limit.
+    const flag = r.serverShare < 0.9 ? ' ⚠ load-bound' : '';
+    console.log(`| ${r.label} | ${r.alg ?? '–'} | ${Math.round(r.rps).toLocaleString('en')} | ${(r.rps / base.rps).toFixed(2)} | ${(r.rps / header.rps).toFixed(2)} | ` +
+      `${r.p99.toFixed(1)}${r.bad ? ` (${r.bad} failed)` : ''} | ${(r.serverShare * 100).toFixed(0)} %${flag} | ${(r.loadShare * 100).toFixed(0)} % | ${r.cpuUs.toFixed(0)} |`);
   }
+  console.log('\n| goal (issue 15) | measured | goal | |\n|---|--:|--:|---|');
+  for (const c of checkTargets(byId)) console.log(`| ${c.what} | ${c.value.toFixed(2)} | ${c.atMost ? '≤' : '≥'} ${c.goal} | ${c.met ? 'met' : '**missed**'} |`);
 
-  const checks: string[] = [];
-  // Each goal is checked on req/s and, where it applies, on the server's CPU time per request (the inverse
-  // ratio), which other work on a shared machine disturbs far less.
-  const check = (what: string, value: number, goal: number, byCpu?: number, atMost = false): void => {
-    const met = (v: number) => (atMost ? v <= goal : v >= goal) ? 'met' : 'missed';
-    const cpu = byCpu === undefined ? '–' : `${byCpu.toFixed(2)} (${met(byCpu)})`;
-    checks.push(`| ${what} | ${value.toFixed(2)} (${met(value)}) | ${cpu} | ${atMost ? '≤' : '≥'} ${goal} |`);
-  };
-  for (const alg of ['ES256', 'RS256', 'EdDSA'] as const) {
-    const reuse = summary.get(`ours-reuse-${alg}`)!;
-    check(`${alg} token reused ÷ bare Koa`, reuse.rps / base.rps, 0.9, base.cpuUs / reuse.cpuUs);
-    check(`${alg} token reused: p99 ÷ bare Koa p99`, reuse.p99 / Math.max(base.p99, 1), 1.2, undefined, true);
-    const fresh = summary.get(`ours-fresh-${alg}`)!;
-    const jose = summary.get(`jose-fresh-${alg}`)!;
-    check(`${alg} fresh ÷ raw jose`, fresh.rps / jose.rps, 0.95, jose.cpuUs / fresh.cpuUs);
-    const peer = summary.get(`koajwt-fresh-${alg}`);
-    if (peer) check(`${alg} fresh ÷ koa-jwt + jwks-rsa`, fresh.rps / peer.rps, 2.5, peer.cpuUs / fresh.cpuUs);
-  }
-  console.log('\n| goal (issue 7) | by req/s | by server CPU per request | goal |\n|---|--:|--:|--:|');
-  for (const line of checks) console.log(line);
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/http.json', `${JSON.stringify({ date: new Date().toISOString(), generator: generator.kind, connections: CONNECTIONS, fresh: FRESH, hot: HOT, rows }, null, 2)}\n`);
 }
 
 if (process.argv[1] === new URL(import.meta.url).pathname) await main();

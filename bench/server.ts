@@ -7,10 +7,20 @@ import Router from '@koa/router';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import jwt from 'koa-jwt';
 import { koaJwtSecret } from 'jwks-rsa';
+import * as lib from '../lib/index.js';
 import { authenticate, requireScopes } from '../lib/index.js';
 import { AUDIENCE, SCOPE } from './support.js';
 
-export type Target = 'koa' | 'ours' | 'ours-nocache' | 'jose' | 'koa-jwt';
+export type Target = 'koa' | 'ours' | 'ours-nocache' | 'jose' | 'koa-jwt' | 'ours-introspection' | 'ours-dpop';
+
+/** Features whose rows the bench adds once they exist in lib/ (introspection, DPoP). */
+export const features = {
+  introspection: typeof (lib as Record<string, unknown>).createIntrospector === 'function',
+  dpop: 'DPOP_DEFAULTS' in lib,
+};
+
+/** The bench issuer's introspection client (bench/support.ts answers any client). */
+export const INTROSPECTION_CLIENT = { clientId: 'bench-api', clientSecret: 'bench-secret-0123456789abcdef' };
 
 const hasScope = (scope: unknown): boolean => typeof scope === 'string' && scope.split(' ').includes(SCOPE);
 
@@ -18,6 +28,12 @@ const hasScope = (scope: unknown): boolean => typeof scope === 'string' && scope
 const scopeCheck: Record<Exclude<Target, 'koa'>, Middleware> = {
   ours: requireScopes(SCOPE) as Middleware,
   get 'ours-nocache'() {
+    return this.ours;
+  },
+  get 'ours-introspection'() {
+    return this.ours;
+  },
+  get 'ours-dpop'() {
     return this.ours;
   },
   jose: (ctx, next) => (hasScope((ctx.state as { user?: JWTPayload }).user?.scope) ? next() : ctx.throw(403)),
@@ -51,6 +67,15 @@ export function app(target: Target, { issuer, jwksUri }: { issuer: string; jwksU
     case 'ours': koa.use(authenticate({ issuer, audience: AUDIENCE })); break;
     case 'ours-nocache': koa.use(authenticate({ issuer, audience: AUDIENCE, cache: false })); break;
     case 'jose': koa.use(rawJose(issuer, jwksUri)); break;
+    // Options of features that may not be in this build: passed untyped, used only when `features` says so.
+    case 'ours-introspection':
+      if (!features.introspection) throw new Error(`${target}: not in this build (bench/server.ts features)`);
+      koa.use(authenticate({ issuer, audience: AUDIENCE, ...({ introspection: INTROSPECTION_CLIENT } as object) }));
+      break;
+    case 'ours-dpop':
+      if (!features.dpop) throw new Error(`${target}: not in this build (bench/server.ts features)`);
+      koa.use(authenticate({ issuer, audience: AUDIENCE, ...({ dpop: {} } as object) }));
+      break;
     case 'koa-jwt':
       koa.use(jwt({
         secret: koaJwtSecret({ jwksUri, cache: true, rateLimit: false }),

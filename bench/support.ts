@@ -25,12 +25,12 @@ export async function benchKeys(): Promise<BenchKey[]> {
   }));
 }
 
-/** `count` distinct tokens (distinct `jti`), valid for an hour, carrying the scope the benched route requires. */
-export async function signTokens(key: BenchKey, issuer: string, count: number): Promise<string[]> {
+/** `count` distinct tokens (distinct `jti`, `prefix` + index), valid for an hour, carrying the scope the benched route requires. */
+export async function signTokens(key: BenchKey, issuer: string, count: number, prefix = 't'): Promise<string[]> {
   const now = Math.floor(Date.now() / 1000);
   const tokens: string[] = [];
   for (let i = 0; i < count; i++) {
-    tokens.push(await new SignJWT({ scope: `${SCOPE} write:messages`, client_id: 'bench', jti: `t${i}` })
+    tokens.push(await new SignJWT({ scope: `${SCOPE} write:messages`, client_id: 'bench', jti: `${prefix}${i}` })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
       .setIssuer(issuer).setAudience(AUDIENCE).setSubject(`user-${i % 100}`)
       .setIssuedAt(now).setExpirationTime(now + 3600)
@@ -45,11 +45,29 @@ export interface LoopbackIssuer {
   close(): Promise<void>;
 }
 
-/** Discovery and JWKS on 127.0.0.1: the targets find their keys the way they would in production. */
+/** An opaque (reference) token for the introspection rows: not JWT-shaped, known to the bench issuer. */
+export const OPAQUE_TOKEN = 'opaque-bench-token-0123456789abcdefghijklmnopqrstuvwxyz';
+
+/**
+ * Discovery, JWKS and RFC 7662 introspection on 127.0.0.1: the targets find their keys the way they would
+ * in production. Introspection answers OPAQUE_TOKEN as active (to any client), every other token inactive.
+ */
 export async function startIssuer(keys: readonly BenchKey[]): Promise<LoopbackIssuer> {
   let base = '';
   const server = http.createServer((req, res) => {
-    const body = req.url === '/.well-known/openid-configuration' ? { issuer: `${base}/`, jwks_uri: `${base}/jwks.json` }
+    if (req.method === 'POST' && req.url === '/introspect') {
+      let form = '';
+      req.on('data', (chunk: Buffer) => (form += chunk.toString()));
+      req.on('end', () => {
+        const now = Math.floor(Date.now() / 1000);
+        const answer = new URLSearchParams(form).get('token') === OPAQUE_TOKEN
+          ? { active: true, iss: `${base}/`, aud: AUDIENCE, scope: SCOPE, sub: 'opaque-user', client_id: 'bench', token_type: 'Bearer', iat: now, exp: now + 3600 }
+          : { active: false };
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+      });
+      return;
+    }
+    const body = req.url === '/.well-known/openid-configuration' ? { issuer: `${base}/`, jwks_uri: `${base}/jwks.json`, introspection_endpoint: `${base}/introspect` }
       : req.url === '/jwks.json' ? { keys: keys.map((k) => k.publicJwk) } : undefined;
     res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? {}));
   });

@@ -1,7 +1,7 @@
 // A small messages API protected by koa-token-guard.
 import Koa from 'koa';
 import Router from '@koa/router';
-import { anyOf, authenticate, defineScopes, publicRoute, requireClaim, type AuthState } from '../lib/index.js';
+import { anyOf, authenticate, defineScopes, publicRoute, requireClaim, type AuthenticateOptions, type AuthState } from '../lib/index.js';
 import { meRoutes } from './me.js';
 
 export interface AppOptions {
@@ -9,6 +9,8 @@ export interface AppOptions {
   audience: string;
   /** The API's client at the issuer's introspection endpoint: opaque tokens are checked there (RFC 7662). */
   introspection?: { clientId: string; clientSecret: string } | undefined;
+  /** More options for the router-wide authenticate(): a shared key store, say (the soak uses Redis). */
+  authenticate?: Omit<AuthenticateOptions<MessageClaims>, 'issuer' | 'audience' | 'introspection'> | undefined;
 }
 
 /** The claims this API reads besides the registered ones. */
@@ -22,7 +24,7 @@ type State = AuthState<MessageClaims>;
 export const scopes = defineScopes(['read:messages', 'write:messages', 'admin'] as const);
 
 /** All routes on one router, so `describeRoutes(createRouter(…))` lists them with their guards. */
-export function createRouter({ issuer, audience, introspection }: AppOptions): Router<State> {
+export function createRouter({ issuer, audience, introspection, authenticate: more }: AppOptions): Router<State> {
   const messages: Array<{ id: number; text: string; author: string }> = [{ id: 1, text: 'hello', author: 'dev-user' }];
   const router = new Router<State>();
 
@@ -34,7 +36,7 @@ export function createRouter({ issuer, audience, introspection }: AppOptions): R
   router.use(meRoutes({ issuer, audience, introspection }).routes());
 
   // JWTs are verified locally; any other token is introspected (answers cached for up to a minute).
-  router.use(authenticate<MessageClaims>({ issuer, audience, ...(introspection === undefined ? {} : { introspection }) }));
+  router.use(authenticate<MessageClaims>({ ...more, issuer, audience, ...(introspection === undefined ? {} : { introspection }) }));
   router.get('/messages', scopes.requireScopes('read:messages'), (ctx) => {
     ctx.body = messages;
   });

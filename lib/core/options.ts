@@ -23,7 +23,7 @@ export interface VerifyOptions {
    * Multi-tenant: called with the unverified `iss` of a token that `issuer` does not list. Return that
    * issuer's settings to accept it, or undefined to refuse the token (401 `issuer_invalid`) before any
    * network call: this function is the allow-list, so never accept an `iss` you do not know. Called
-   * once per accepted issuer (the result is kept); each accepted issuer gets its own key set, bound to it.
+   * once per accepted issuer while its key set is kept (see `keySets`); each accepted issuer gets its own key set, bound to it.
    */
   resolveIssuer?: ((iss: string) => IssuerSettings | undefined | Promise<IssuerSettings | undefined>) | undefined;
   /** The token's `aud` (string or array) must contain at least one of these. */
@@ -92,6 +92,13 @@ export interface VerifyOptions {
    * Default `{ max: 10000, maxTtl: 300 }`.
    */
   cache?: { max?: number | undefined; maxTtl?: number | undefined } | false | undefined;
+  /**
+   * The key sets of issuers `resolveIssuer` accepted, kept in memory: at most `max`, the least recently
+   * used (by a signature check) dropped first with its keys, and fetched again only when a token of that
+   * issuer needs a key again. Set `max` above the number of tenants active at once, and a key set in
+   * use is never dropped. Configured `issuer`s are always kept. Default `{ max: 1000 }`.
+   */
+  keySets?: { max?: number | undefined } | undefined;
 }
 
 /** What `resolveIssuer` returns for an issuer it accepts. */
@@ -114,6 +121,7 @@ export const DEFAULTS = Object.freeze({
   maxAge: 600,
   maxStale: 86_400,
   cache: Object.freeze({ max: 10_000, maxTtl: 300 }),
+  keySets: Object.freeze({ max: 1000 }),
 });
 
 export interface ResolvedVerifyOptions {
@@ -140,6 +148,7 @@ export interface ResolvedVerifyOptions {
   readonly store: KeyStore | undefined;
   readonly onEvent: EventHook | undefined;
   readonly cache: { readonly max: number; readonly maxTtl: number } | false;
+  readonly keySets: { readonly max: number };
 }
 
 const RFC9068_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'];
@@ -183,6 +192,17 @@ function resolveCache(cache: VerifyOptions['cache']): ResolvedVerifyOptions['cac
     throw new ConfigurationError(`\`cache.max\` must be a positive whole number of entries (default ${DEFAULTS.cache.max}); got ${String(max)}; use \`cache: false\` to turn the cache off.`);
   }
   return Object.freeze({ max, maxTtl: nonNegative('cache.maxTtl', cache?.maxTtl, DEFAULTS.cache.maxTtl, true) });
+}
+
+function resolveKeySets(keySets: VerifyOptions['keySets']): ResolvedVerifyOptions['keySets'] {
+  if (keySets !== undefined && (keySets === null || typeof keySets !== 'object')) {
+    throw new ConfigurationError('`keySets` must be an object like { max: 1000 }.');
+  }
+  const max = keySets?.max ?? DEFAULTS.keySets.max;
+  if (!Number.isSafeInteger(max) || max < 1) {
+    throw new ConfigurationError(`\`keySets.max\` must be a positive whole number of key sets (default ${DEFAULTS.keySets.max}); got ${String(max)}.`);
+  }
+  return Object.freeze({ max });
 }
 
 /** Validates and freezes the options once, at startup. Throws a `ConfigurationError` saying how to fix them. */
@@ -258,6 +278,7 @@ export function resolveVerifyOptions(options: VerifyOptions): ResolvedVerifyOpti
     throw new ConfigurationError(`\`clockTolerance\` of ${clockTolerance} s exceeds ${DEFAULTS.maxClockTolerance} s: expired tokens would keep working that long. Synchronise clocks (NTP), or set \`allowLargeClockTolerance: true\` if you must.`);
   }
   const cache = resolveCache(options.cache);
+  const keySets = resolveKeySets(options.keySets);
 
   return Object.freeze({
     issuers: Object.freeze(issuers),
@@ -283,5 +304,6 @@ export function resolveVerifyOptions(options: VerifyOptions): ResolvedVerifyOpti
     store,
     onEvent: options.onEvent,
     cache,
+    keySets,
   });
 }

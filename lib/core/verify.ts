@@ -1,9 +1,10 @@
 import { decodeJwt, errors, jwtVerify, type JWTHeaderParameters, type JWTPayload, type JWTVerifyOptions, type JWSHeaderParameters } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { AuthError, InvalidTokenError, KeySourceUnavailableError } from '../errors.js';
 import { debug, reportRejection } from '../events.js';
 import { registerKeySets } from '../keys/control.js';
 import type { RemoteKeySet } from '../keys/key-set.js';
-import { keySetFor } from '../keys/registry.js';
+import { keySetFor, releaseKeySet } from '../keys/registry.js';
 import { providerUrlAllowed } from '../url.js';
 import { resolveVerifyOptions, type IssuerSettings, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
 import { deepFreeze, VerifiedTokenCache, type KeyGeneration } from './cache.js';
@@ -126,7 +127,19 @@ function bindings(options: ResolvedVerifyOptions, jwtOptions: JWTVerifyOptions):
   if (resolveIssuer === undefined) {
     return { bindingFor: (iss) => (typeof iss === 'string' ? byIssuer.get(iss) : undefined), keySets: () => Promise.resolve(configured) };
   }
-  const resolved = new Map<string, Promise<{ binding: Binding; keySet: RemoteKeySet } | undefined>>();
+  type Resolved = { binding: Binding; keySet: RemoteKeySet; source: { jwksUri: string } | { issuer: string } };
+  // Bounded: tenants unused for long give their key set back to the registry, which forgets it once no
+  // other verifier holds it; their next token fetches the keys again.
+  const resolved = new LRUCache<string, Promise<Resolved | undefined>>({
+    max: options.keySets.max,
+    dispose: (pending, iss) => {
+      pending.then((found) => {
+        if (found === undefined) return;
+        debug('%j: key set dropped (keySets.max %d reached)', iss, options.keySets.max);
+        releaseKeySet(found.source, options, found.keySet);
+      }, () => undefined);
+    },
+  });
   const resolve = (iss: string): Promise<Binding | undefined> => {
     let pending = resolved.get(iss);
     if (pending === undefined) {
@@ -144,12 +157,17 @@ function bindings(options: ResolvedVerifyOptions, jwtOptions: JWTVerifyOptions):
           debug('resolveIssuer accepted %j without a usable jwksUri; refusing its tokens', iss);
           return undefined;
         }
-        const keySet = keySetFor(jwksUri === undefined ? { issuer: iss } : { jwksUri }, options);
-        return { keySet, binding: { getKey: (header: JWSHeaderParameters) => keySet.getKey(header), jwtOptions: { ...jwtOptions, issuer: iss }, keys: keySet } };
+        const source = jwksUri === undefined ? { issuer: iss } : { jwksUri };
+        const keySet = keySetFor(source, options);
+        return { keySet, source, binding: { getKey: (header: JWSHeaderParameters) => keySet.getKey(header), jwtOptions: { ...jwtOptions, issuer: iss }, keys: keySet } };
       })();
-      resolved.set(iss, pending);
+      const settling = pending;
+      resolved.set(iss, settling);
       // Only accepted issuers are kept: refusals cost the resolver, never memory.
-      pending.then((found) => found ?? resolved.delete(iss), () => resolved.delete(iss));
+      const forget = (): void => {
+        if (resolved.peek(iss) === settling) resolved.delete(iss);
+      };
+      settling.then((found) => found ?? forget(), forget);
     }
     return pending.then((found) => found?.binding);
   };

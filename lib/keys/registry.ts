@@ -3,13 +3,18 @@ import type { EventHook, TokenGuardEvent } from '../events.js';
 import { RemoteKeySet } from './key-set.js';
 import type { KeyStore } from './store.js';
 
-interface Entry { keySet: RemoteKeySet; hooks: Set<EventHook> }
+/** `hooks` and `holders` count the verifiers that bound the key set (and with which hook), so releasing one leaves the others'. */
+interface Entry { keySet: RemoteKeySet; hooks: Map<EventHook, number>; holders: number }
+
+type KeySource = { jwksUri: string } | { issuer: string };
 
 // One key set per key source for the whole process: two authenticate() instances for one issuer
 // (two routers, say) share keys and fetches. Keyed by fetch and store too, so neither is ever bypassed.
 const registry = new Map<typeof fetch, Map<KeyStore | undefined, Map<string, Entry>>>();
 
-function fanOut(hooks: Set<EventHook>): EventHook {
+const idOf = (source: KeySource): string => ('jwksUri' in source ? `jwks ${source.jwksUri}` : `issuer ${source.issuer}`);
+
+function fanOut(hooks: Map<EventHook, number>): EventHook {
   return (event: TokenGuardEvent) => {
     if (hooks.size === 0) {
       if (event.type === 'key_set_served_stale') {
@@ -17,20 +22,24 @@ function fanOut(hooks: Set<EventHook>): EventHook {
       }
       return;
     }
-    for (const hook of hooks) hook(event);
+    for (const hook of hooks.keys()) hook(event);
   };
 }
 
-/** The process-wide key set of an issuer (or of a JWKS URL), created on first use. */
-export function keySetFor(source: { jwksUri: string } | { issuer: string }, options: ResolvedVerifyOptions): RemoteKeySet {
+/**
+ * The process-wide key set of an issuer (or of a JWKS URL), created on first use. Each call is one
+ * holder more, to be given back with `releaseKeySet`; `hold: false` only looks it up (a userinfo call
+ * for an issuer some verifier already holds).
+ */
+export function keySetFor(source: KeySource, options: ResolvedVerifyOptions, hold = true): RemoteKeySet {
   let byFetch = registry.get(options.fetch);
   if (byFetch === undefined) registry.set(options.fetch, (byFetch = new Map<KeyStore | undefined, Map<string, Entry>>()));
   let byStore = byFetch.get(options.store);
   if (byStore === undefined) byFetch.set(options.store, (byStore = new Map<string, Entry>()));
-  const id = 'jwksUri' in source ? `jwks ${source.jwksUri}` : `issuer ${source.issuer}`;
+  const id = idOf(source);
   let entry = byStore.get(id);
   if (entry === undefined) {
-    const hooks = new Set<EventHook>();
+    const hooks = new Map<EventHook, number>();
     const keySet = new RemoteKeySet({
       source,
       fetch: options.fetch,
@@ -42,10 +51,30 @@ export function keySetFor(source: { jwksUri: string } | { issuer: string }, opti
       store: options.store,
       onEvent: fanOut(hooks),
     });
-    byStore.set(id, (entry = { keySet, hooks }));
+    byStore.set(id, (entry = { keySet, hooks, holders: 0 }));
   }
-  if (options.onEvent !== undefined) entry.hooks.add(options.onEvent);
+  if (!hold) return entry.keySet;
+  entry.holders++;
+  if (options.onEvent !== undefined) entry.hooks.set(options.onEvent, (entry.hooks.get(options.onEvent) ?? 0) + 1);
   return entry.keySet;
+}
+
+/**
+ * Gives back what `keySetFor` handed out (a verifier dropped a tenant's key set): the last holder's
+ * release forgets it, so its keys and memory go; the next `keySetFor` fetches afresh.
+ */
+export function releaseKeySet(source: KeySource, options: ResolvedVerifyOptions, keySet: RemoteKeySet): void {
+  const byStore = registry.get(options.fetch)?.get(options.store);
+  const id = idOf(source);
+  const entry = byStore?.get(id);
+  if (entry === undefined || entry.keySet !== keySet) return; // cleared meanwhile (clearKeySets)
+  const hook = options.onEvent;
+  if (hook !== undefined) {
+    const count = (entry.hooks.get(hook) ?? 0) - 1;
+    if (count > 0) entry.hooks.set(hook, count);
+    else entry.hooks.delete(hook);
+  }
+  if (--entry.holders <= 0) byStore!.delete(id);
 }
 
 /**

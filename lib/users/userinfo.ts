@@ -150,7 +150,7 @@ function endpointResolver(options: ResolvedVerifyOptions, configured: string | u
   // The issuer's key set already holds its discovery metadata: no extra request. An issuer accepted
   // by `resolveIssuer` is not listed up front; its key set comes from the same process-wide registry.
   return async (issuer) => {
-    const metadata = await keySetFor({ issuer }, options).metadata();
+    const metadata = await keySetFor({ issuer }, options, false).metadata();
     const endpoint = metadata?.userinfo_endpoint;
     // The caller's bearer token goes to this URL: the same https rule as for keys.
     if (!providerUrlAllowed(endpoint, options.allowInsecureHttp)) {
