@@ -69,7 +69,8 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     const settings = await settingsOf(iss);
     if (settings === undefined) return undefined;
     const jwksUri = verify.jwksUri ?? settings.jwksUri;
-    return keySetFor(jwksUri === undefined ? { issuer: iss } : { jwksUri }, verify);
+    // A look-up, not a hold: the verifier beside us holds the key set; per-call holds would pin it forever.
+    return keySetFor(jwksUri === undefined ? { issuer: iss } : { jwksUri }, verify, false);
   };
   const checks: AnswerChecks = {
     issuerAccepted: async (iss) => (await settingsOf(iss)) !== undefined,
@@ -86,7 +87,7 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
   let endpoint = options.endpoint;
   const endpointOf = async (): Promise<string> => {
     if (endpoint !== undefined) return endpoint;
-    const metadata = await keySetFor({ issuer: options.issuer! }, verify).metadata();
+    const metadata = await keySetFor({ issuer: options.issuer! }, verify, false).metadata();
     const found = metadata?.introspection_endpoint;
     // Our credentials and the caller's token go to this URL: the same https rule as for keys.
     if (!providerUrlAllowed(found, verify.allowInsecureHttp)) {
