@@ -21,17 +21,27 @@ export interface TokenRequest {
 // RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
-/** The value of the request's only `Authorization` header; two or more are a malformed request. */
-export function authorizationHeader(rawHeaders: readonly string[]): string | undefined {
+/**
+ * The value of the request's only header named `name` (lower case), or undefined; a repeated one throws
+ * what `repeated` makes. One scan of the raw headers, shared by `Authorization` and `DPoP`.
+ */
+export function onlyHeader(rawHeaders: readonly string[], name: string, repeated: () => Error): string | undefined {
   let value: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!;
-    if (name.length === 13 && name.toLowerCase() === 'authorization') {
-      if (value !== undefined) throw new InvalidRequestError('multiple_tokens', 'more than one Authorization header');
+    const header = rawHeaders[i]!;
+    if (header.length === name.length && header.toLowerCase() === name) {
+      if (value !== undefined) throw repeated();
       value = rawHeaders[i + 1]!;
     }
   }
   return value;
+}
+
+const repeatedAuthorization = (): Error => new InvalidRequestError('multiple_tokens', 'more than one Authorization header');
+
+/** The value of the request's only `Authorization` header; two or more are a malformed request. */
+export function authorizationHeader(rawHeaders: readonly string[]): string | undefined {
+  return onlyHeader(rawHeaders, 'authorization', repeatedAuthorization);
 }
 
 /**

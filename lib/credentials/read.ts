@@ -1,4 +1,4 @@
-import { authorizationHeader, extractToken, tokenOfScheme, type TokenLocations, type TokenRequest } from '../bearer/extract.js';
+import { authorizationHeader, extractToken, onlyHeader, tokenOfScheme, type TokenLocations, type TokenRequest } from '../bearer/extract.js';
 import { InvalidDpopProofError, InvalidRequestError } from '../errors.js';
 
 /** The credentials of one request: how the token was presented, the token, and its DPoP proof. */
@@ -10,21 +10,16 @@ export interface Credentials {
   readonly proof: string | undefined;
 }
 
+const repeatedProof = (): Error => new InvalidDpopProofError('dpop_proof_multiple', 'more than one DPoP proof');
+
 /**
  * The value of the request's only `DPoP` header, or undefined when there is none. Two headers, or two
  * values joined by a comma (a compact JWS has none), are refused: RFC 9449 4.3 wants exactly one.
  */
 export function dpopProofHeader(rawHeaders: readonly string[]): string | undefined {
-  let value: string | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!;
-    if (name.length === 4 && name.toLowerCase() === 'dpop') {
-      if (value !== undefined) throw new InvalidDpopProofError('dpop_proof_multiple', 'more than one DPoP proof');
-      value = rawHeaders[i + 1]!;
-    }
-  }
+  const value = onlyHeader(rawHeaders, 'dpop', repeatedProof);
   if (value === undefined) return undefined;
-  if (value.includes(',')) throw new InvalidDpopProofError('dpop_proof_multiple', 'more than one DPoP proof');
+  if (value.includes(',')) throw repeatedProof();
   return value.trim();
 }
 
