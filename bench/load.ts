@@ -35,6 +35,8 @@ export interface Measure {
   loadShare: number;
   /** Server CPU µs per request. */
   cpuUs: number;
+  /** Whether this server had been sent every fresh token of the list before the run ended, so some came round again. */
+  repeated: boolean;
 }
 
 const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || 100);
@@ -76,6 +78,8 @@ export class LoadGenerator {
   readonly #files = new Map<readonly string[], string>();
   /** Per server and token list: where the fresh tokens stopped, so the next run goes on from there (see wrk.lua). */
   readonly #cursors = new Map<string, number>();
+  /** Per server and token list: fresh tokens sent so far, all runs together. */
+  readonly #sent = new Map<string, number>();
 
   /** `pin`: run wrk on core 1 (this process, and so autocannon, is pinned there by the caller). */
   constructor(pin: boolean, kind: 'wrk' | 'autocannon' = hasWrk() ? 'wrk' : 'autocannon') {
@@ -86,12 +90,16 @@ export class LoadGenerator {
   async run(spec: LoadSpec): Promise<Measure> {
     const serverBefore = cpuTime(spec.serverPid);
     const started = process.hrtime.bigint();
-    const { requests, bad, p50, p99, loadCpuUs } = this.kind === 'wrk' ? await this.#wrk(spec) : await this.#autocannon(spec);
+    const { requests, bad, p50, p99, loadCpuUs, freshSent } = this.kind === 'wrk' ? await this.#wrk(spec) : await this.#autocannon(spec);
     const wallUs = Number(process.hrtime.bigint() - started) / 1000;
     const serverUs = cpuTime(spec.serverPid) - serverBefore;
+    const list = `${spec.port} ${spec.tokens.length ? this.#file(spec.tokens) : ''}`;
+    const sent = (this.#sent.get(list) ?? 0) + freshSent;
+    this.#sent.set(list, sent);
     return {
       rps: requests / spec.duration, p50, p99, bad,
       serverShare: serverUs / wallUs, loadShare: loadCpuUs / wallUs, cpuUs: serverUs / Math.max(requests, 1),
+      repeated: sent > spec.tokens.length - spec.hot,
     };
   }
 
@@ -109,7 +117,7 @@ export class LoadGenerator {
     return file;
   }
 
-  async #wrk(spec: LoadSpec): Promise<{ requests: number; bad: number; p50: number; p99: number; loadCpuUs: number }> {
+  async #wrk(spec: LoadSpec): Promise<{ requests: number; bad: number; p50: number; p99: number; loadCpuUs: number; freshSent: number }> {
     const args = ['-t1', `-c${spec.connections}`, `-d${spec.duration}s`, '--timeout', '10s', '-s', WRK_SCRIPT, `http://127.0.0.1:${spec.port}/messages`];
     const fresh = spec.tokens.length - spec.hot;
     const file = spec.tokens.length ? this.#file(spec.tokens) : '';
@@ -133,11 +141,11 @@ export class LoadGenerator {
     this.#cursors.set(cursor, r.fresh_stopped!);
     return {
       requests: r.requests!, bad: r.status! + r.connect! + r.read! + r.write! + r.timeout!,
-      p50: r.p50_us! / 1000, p99: r.p99_us! / 1000, loadCpuUs: cpuTime('self', true) - childrenBefore,
+      p50: r.p50_us! / 1000, p99: r.p99_us! / 1000, loadCpuUs: cpuTime('self', true) - childrenBefore, freshSent: r.fresh_sent!,
     };
   }
 
-  async #autocannon(spec: LoadSpec): Promise<{ requests: number; bad: number; p50: number; p99: number; loadCpuUs: number }> {
+  async #autocannon(spec: LoadSpec): Promise<{ requests: number; bad: number; p50: number; p99: number; loadCpuUs: number; freshSent: number }> {
     // The sequence wrk.lua would send, long enough to hold every fresh token once.
     const hot = spec.tokens.slice(0, spec.hot);
     const fresh = spec.tokens.slice(spec.hot);
@@ -165,6 +173,8 @@ export class LoadGenerator {
     return {
       requests: result.requests.total, bad: result.non2xx + result.errors + result.timeouts,
       p50: result.latency.p50, p99: result.latency.p99, loadCpuUs: used.user + used.system,
+      // autocannon replays the sequence in order; its fresh share is the requested one.
+      freshSent: fresh.length === 0 ? 0 : Math.round(result.requests.total * (hot.length === 0 ? 1 : spec.freshPermille / 1000)),
     };
   }
 }

@@ -12,6 +12,8 @@ export interface Row {
   serverShare: number;
   loadShare: number;
   bad: number;
+  /** Whether some fresh token reached the server twice (the row then measured cache hits too). */
+  repeated?: boolean | undefined;
 }
 
 export interface Check {

@@ -10,8 +10,9 @@
 -- At the end, one JSON line with the totals and latency percentiles (µs).
 local hot, fresh = {}, {}
 local permille, credit, h = 1000, 0, 0
--- Global, so that done() can read where each thread stopped (thread:get reads globals only).
+-- Globals, so that done() can read where each thread stopped and how many fresh tokens it sent (thread:get reads globals only).
 f = 0
+sent = 0
 local threads = {}
 
 function setup(thread)
@@ -42,6 +43,7 @@ function request()
   if #fresh > 0 and (#hot == 0 or credit >= 1000) then
     if credit >= 1000 then credit = credit - 1000 end
     f = f % #fresh + 1 -- f counts from 0 (BENCH_START), the list from 1
+    sent = sent + 1
     header = fresh[f]
   elseif #hot > 0 then
     h = h % #hot + 1
@@ -53,10 +55,13 @@ end
 
 function done(summary, latency, requests)
   local e = summary.errors
-  local stopped = 0
-  for _, thread in ipairs(threads) do stopped = math.max(stopped, thread:get("f")) end
+  local stopped, freshSent = 0, 0
+  for _, thread in ipairs(threads) do
+    stopped = math.max(stopped, thread:get("f"))
+    freshSent = freshSent + thread:get("sent")
+  end
   io.write(string.format(
-    '{"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50_us":%d,"p99_us":%d,"max_us":%d,"fresh_stopped":%d}\n',
+    '{"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50_us":%d,"p99_us":%d,"max_us":%d,"fresh_stopped":%d,"fresh_sent":%d}\n',
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(99), latency.max, stopped))
+    latency:percentile(50), latency:percentile(99), latency.max, stopped, freshSent))
 end

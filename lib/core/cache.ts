@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { Doorkeeper } from './doorkeeper.js';
 import type { VerifiedJwt } from './verify.js';
 
 /** What the cache needs of a key set: a counter that moves whenever a key leaves the set. */
@@ -32,14 +33,21 @@ interface Entry {
  * once the token would no longer verify by time (`exp`, `maxTokenAge`), after `maxTtl`, or as soon as
  * a key left the key set it was verified against. Failures are never stored, so a flood of forged
  * tokens can neither enter the cache nor evict what is in it.
+ *
+ * Admission: while there is room, a verified token enters at once. Once the cache is full, a new token
+ * enters (evicting the least recently used) only at its second verification, so a stream of one-time
+ * tokens (valid ones included) neither evicts the tokens in use nor churns memory; a token used again
+ * pays one extra signature check in its life.
  */
 export class VerifiedTokenCache {
   readonly #lru: LRUCache<string, Entry>;
   readonly #options: TokenCacheOptions;
+  readonly #doorkeeper: Doorkeeper;
 
   constructor(options: TokenCacheOptions) {
     this.#options = options;
     this.#lru = new LRUCache<string, Entry>({ max: options.max });
+    this.#doorkeeper = new Doorkeeper(options.max);
   }
 
   /** Entries held now (at most `max`). */
@@ -73,6 +81,8 @@ export class VerifiedTokenCache {
       expiresAt = Math.min(expiresAt, (Math.floor(iat + maxTokenAge + clockTolerance) + 1) * 1000);
     }
     if (expiresAt <= now) return;
+    // Full: the newcomer would evict a token in use; only one seen before is worth that.
+    if (this.#lru.size >= this.#options.max && !this.#lru.has(token) && !this.#doorkeeper.seenBefore(token)) return;
     this.#lru.set(token, { verified, expiresAt, source, generation });
   }
 }

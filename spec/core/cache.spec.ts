@@ -189,34 +189,55 @@ describe('core/cache: the verified-token cache', () => {
     expect(signatureChecks).to.equal(2);
   });
 
-  it('evicts the least recently used token beyond cache.max', async () => {
+  it('admits a token new to a full cache at its second verification, evicting the least recently used', async () => {
     const verify = verifierFor({ cache: { max: 2 } });
     const [a, b, c] = await Promise.all([provider.sign({ jti: 'a' }), provider.sign({ jti: 'b' }), provider.sign({ jti: 'c' })]);
     await verify(a);
+    await verify(b); // room: both enter at once
+    await verify(a);
+    expect(signatureChecks).to.equal(2);
+    await verify(c); // full: c is seen once, not admitted
+    await verify(a);
     await verify(b);
-    await verify(a);
+    expect(signatureChecks).to.equal(3);
+    await verify(c); // seen before: admitted, evicting a, the least recently used
     await verify(c);
-    expect(signatureChecks).to.equal(3);
-    await verify(a);
-    expect(signatureChecks).to.equal(3);
     await verify(b);
     expect(signatureChecks).to.equal(4);
+    await verify(a);
+    expect(signatureChecks).to.equal(5);
   });
 
-  it('stays within cache.max under 100,000 distinct tokens', () => {
+  it('keeps serving the tokens in use from a full cache through a flood of valid one-time tokens', async () => {
+    const verify = verifierFor({ cache: { max: 2 } });
+    const [a, b] = await Promise.all([provider.sign({ jti: 'a' }), provider.sign({ jti: 'b' })]);
+    await verify(a);
+    await verify(b);
+    const flood = await Promise.all(Array.from({ length: 50 }, (_, i) => provider.sign({ jti: `once-${i}` })));
+    for (const token of flood) await verify(token);
+    expect(signatureChecks).to.equal(52);
+    await verify(a);
+    await verify(b);
+    expect(signatureChecks).to.equal(52);
+  });
+
+  it('stays within cache.max under 100,000 distinct tokens, keeping the one in use and admitting one that comes back', () => {
     const cache = new VerifiedTokenCache({ max: 10_000, maxTtl: 300, clockTolerance: 5, maxTokenAge: undefined });
     const exp = Math.floor(Date.now() / 1000) + 3600;
+    const verified = (token: string) => ({ token, source: 'jwt', header: { alg: 'ES256' }, claims: { iss: 'i', exp }, scopes: new Set<string>() }) as VerifiedJwt<object>;
     let largest = 0;
     for (let i = 0; i < 100_000; i++) {
       const token = `token-${i}`;
-      const verified = { token, source: 'jwt', header: { alg: 'ES256' }, claims: { iss: 'i', exp }, scopes: new Set<string>() } as VerifiedJwt<object>;
-      cache.set(token, verified, undefined, 0);
+      cache.set(token, verified(token), undefined, 0);
       largest = Math.max(largest, cache.size);
+      if (i % 1000 === 0) expect(cache.get('token-0')).to.not.be.undefined; // a client's token, in use all along
     }
     expect(largest).to.equal(10_000);
+    expect(cache.get('token-0')).to.not.be.undefined;
+    expect(cache.get('token-99999')).to.be.undefined;
+    cache.set('token-99999', verified('token-99999'), undefined, 0);
     expect(cache.size).to.equal(10_000);
     expect(cache.get('token-99999')).to.not.be.undefined;
-    expect(cache.get('token-0')).to.be.undefined;
   });
 
   it('refuses a cache option that is not false or { max, maxTtl } at startup', () => {
