@@ -18,11 +18,11 @@ export interface AnswerCacheOptions {
 }
 
 /**
- * The key of a token in memory and in the shared store: a SHA-256 over the token and what the answer
- * depends on (endpoint, client). The raw token is never a key, a log field or an event field.
+ * The key of a token in the shared store: a SHA-256 over the token and what the answer depends on
+ * (endpoint, client), so the store never holds a token. (In memory, one introspector's cache is keyed
+ * by the token, as the verified-token cache is.) The raw token is never a log field or an event field.
  */
 export function answerKey(scope: string, token: string): string {
-  // The one-shot hash: about a third of createHash's cost on the hot path of every cached request.
   return hash('sha256', `${scope}\u0000${token}`, 'base64url');
 }
 
@@ -30,6 +30,8 @@ export function answerKey(scope: string, token: string): string {
  * Introspection outcomes of one introspector, in memory. Accepted tokens and refused ones live in two
  * LRUs of `max` entries each, so a flood of made-up tokens evicts only other refusals, never the tokens
  * that pass. An accepted token is kept until the sooner of its `exp` and `ttl`; a refusal `inactiveTtl`.
+ * Accepted tokens are keyed by the token, which their established form holds anyway, so a hit costs no
+ * hash; refusals by its SHA-256, so made-up tokens of any length cost 43 characters each.
  */
 export class AnswerCache {
   readonly #options: AnswerCacheOptions;
@@ -42,15 +44,19 @@ export class AnswerCache {
     this.#refused = new LRUCache<string, Entry>({ max: options.max });
   }
 
-  get(key: string): Outcome | undefined {
-    const entry = this.#accepted.get(key) ?? this.#refused.get(key);
-    if (entry === undefined) return undefined;
-    if (Date.now() >= entry.expiresAt) {
-      this.#accepted.delete(key);
-      this.#refused.delete(key);
-      return undefined;
+  get(token: string): Outcome | undefined {
+    let entry = this.#accepted.get(token);
+    if (entry !== undefined) {
+      if (Date.now() < entry.expiresAt) return entry.outcome;
+      this.#accepted.delete(token);
     }
-    return entry.outcome;
+    if (this.#refused.size === 0) return undefined;
+    const key = refusalKey(token);
+    entry = this.#refused.get(key);
+    if (entry === undefined) return undefined;
+    if (Date.now() < entry.expiresAt) return entry.outcome;
+    this.#refused.delete(key);
+    return undefined;
   }
 
   /**
@@ -69,11 +75,13 @@ export class AnswerCache {
   }
 
   /** Keeps an outcome: an accepted one for `ttlOf`, a refusal for `inactiveTtl`. */
-  set(key: string, outcome: Outcome): void {
+  set(token: string, outcome: Outcome): void {
     const seconds = 'verified' in outcome ? this.ttlOf(outcome.verified.claims) : this.#options.inactiveTtl;
     if (seconds <= 0) return;
     const entry = { outcome, expiresAt: Date.now() + seconds * 1000 };
-    if ('verified' in outcome) this.#accepted.set(key, entry);
-    else this.#refused.set(key, entry);
+    if ('verified' in outcome) this.#accepted.set(token, entry);
+    else this.#refused.set(refusalKey(token), entry);
   }
 }
+
+const refusalKey = (token: string): string => hash('sha256', token, 'base64url');

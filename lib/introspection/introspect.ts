@@ -33,7 +33,7 @@ const MAX_RETRY_AFTER = 300;
 /**
  * Builds an RFC 7662 introspector once, at startup: options checked (a `ConfigurationError` says how to
  * fix them), client authentication prepared. Per token: refused at once when malformed or oversize;
- * answered from the cache (keyed by a SHA-256, never the token); otherwise one call to the
+ * answered from the cache (in `store`, keyed by a SHA-256, never the token); otherwise one call to the
  * authorization server, shared by concurrent requests for the token and by processes sharing `store`,
  * bounded per server. Its answer is checked as a JWT would be. The server failing is a 503, never a 401.
  */
@@ -143,7 +143,9 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     emit(onEvent, { type: 'introspection_failed', source, failure: failure?.reason ?? 'network', status: failure?.status });
   }
 
-  async function ask(token: string, key: string): Promise<Outcome> {
+  async function ask(token: string): Promise<Outcome> {
+    // The store is shared, so its keys must not reveal tokens; hashed only here, on a miss.
+    const key = shared === undefined ? '' : answerKey(scope, token);
     if (shared !== undefined) {
       const stored = await shared.read(key);
       if (stored !== undefined) return judge(token, stored, true);
@@ -185,18 +187,19 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
   const introspectToken: Introspector<TClaims> = (token) => {
     if (typeof token !== 'string' || token.length > verify.maxTokenLength) return Promise.reject(new InvalidTokenError('token_too_large', 'token too large'));
     if (!B64TOKEN.test(token)) return Promise.reject(new InvalidTokenError('token_malformed', 'malformed token'));
-    const key = answerKey(scope, token);
-    const hit = cache?.get(key);
+    // In memory, keyed by the token itself, as the verified-token cache is: the cached answer holds it
+    // anyway, and hashing it cost more than the rest of a cached request's work.
+    const hit = cache?.get(token);
     if (hit !== undefined) return settle(hit);
     // Concurrent requests with one new token share one call, its answer and its failure alike.
-    let pending = inflight.get(key);
+    let pending = inflight.get(token);
     if (pending === undefined) {
-      pending = ask(token, key).then((outcome) => {
-        if ('verified' in outcome || LASTING_REFUSALS.has(outcome.refused)) cache?.set(key, outcome);
+      pending = ask(token).then((outcome) => {
+        if ('verified' in outcome || LASTING_REFUSALS.has(outcome.refused)) cache?.set(token, outcome);
         return outcome;
       });
-      inflight.set(key, pending);
-      const forget = (): void => void inflight.delete(key);
+      inflight.set(token, pending);
+      const forget = (): void => void inflight.delete(token);
       pending.then(forget, forget);
     }
     return pending.then(settle, (error: unknown) => Promise.reject(unavailable(error)));

@@ -52,7 +52,7 @@ export interface IntrospectionOptions {
    */
   requireAudience?: boolean | undefined;
   /**
-   * Answers kept in memory (and in `store`, shared by processes), keyed by a SHA-256 of the token. An
+   * Answers kept in memory (and in `store`, shared by processes, keyed by a SHA-256: never the token). An
    * active answer is kept until the sooner of its `exp` and `ttl`: **`ttl` is how long a revoked token
    * may still pass.** An inactive one is kept `inactiveTtl` seconds, so a replayed dead token cannot
    * hammer the server. `max` bounds each of the two (least recently used evicted first). `false`: every
