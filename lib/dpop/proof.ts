@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { calculateJwkThumbprint, decodeProtectedHeader, errors, importJWK, jwtVerify, type JWK, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { InvalidDpopProofError, UseDpopNonceError } from '../errors.js';
@@ -37,7 +37,7 @@ const MAX_JTI_LENGTH = 256;
 
 /** base64url(SHA-256(token)): the `ath` a proof for this access token carries (RFC 9449 4.2). */
 export function accessTokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url');
 }
 
 function publicJwk(jwk: unknown): jwk is JWK {
@@ -101,7 +101,8 @@ export function createProofVerifier(options: ResolvedDpopOptions, nonces?: Nonce
     const { jti, htm, htu, iat, ath } = payload as Record<string, unknown>;
     if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) throw new InvalidDpopProofError('dpop_jti_invalid', 'invalid DPoP proof jti');
     if (htm !== request.method) throw new InvalidDpopProofError('dpop_htm_mismatch', 'DPoP proof htm mismatch');
-    if (typeof htu !== 'string' || request.htu === undefined || normaliseHtu(htu) !== request.htu) throw new InvalidDpopProofError('dpop_htu_mismatch', 'DPoP proof htu mismatch');
+    // request.htu is normalised, and normalising is idempotent: an equal htu needs no parsing.
+    if (typeof htu !== 'string' || request.htu === undefined || (htu !== request.htu && normaliseHtu(htu) !== request.htu)) throw new InvalidDpopProofError('dpop_htu_mismatch', 'DPoP proof htu mismatch');
     const nonce = (payload as Record<string, unknown>).nonce;
     if (nonces !== undefined && !nonces.accepts(nonce)) {
       throw new UseDpopNonceError(nonces.current(), nonce !== undefined);

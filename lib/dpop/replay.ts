@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { DpopReplayUnavailableError } from '../errors.js';
 import { emit, type EventHook } from '../events.js';
 import type { KeyStore } from '../keys/store.js';
@@ -11,7 +11,7 @@ export interface ReplayCache {
 
 /** The store key of one proof: hashed, so neither a client's `jti` nor its length reaches the store; length-prefixed, so no two pairs collide. */
 export function replayKey(jkt: string, jti: string): string {
-  return `dpop:jti:${createHash('sha256').update(`${jkt.length}:${jkt}`).update(jti).digest('base64url')}`;
+  return `dpop:jti:${hash('sha256', `${jkt.length}:${jkt}${jti}`, 'base64url')}`;
 }
 
 /**

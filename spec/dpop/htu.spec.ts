@@ -13,6 +13,14 @@ describe('dpop/htu: the request URL compared after RFC 3986 6.2.2 normalisation'
     expect(normaliseHtu('https://a.example/x/%2E%2E/y/./z')).to.equal('https://a.example/y/z');
   });
 
+  it('gives back a normalised URL unchanged, so a proof whose htu equals the request URL needs no parsing', () => {
+    for (const url of ['HTTPS://Api.Example.COM:443/Messages?x=1#f', 'https://a.example/%7euser/%41b%2fc', 'https://a.example/x/%2E%2E/y/./z',
+      'http://[::1]:8080/a%20b/%e2%82%ac', 'https://a.example/%2e%2E%2f/x', 'https://a.example/a b/ü?q']) {
+      const once = normaliseHtu(url)!;
+      expect(normaliseHtu(once), url).to.equal(once);
+    }
+  });
+
   it('is undefined for what is not an absolute http(s) URL, or carries credentials', () => {
     for (const bad of ['/relative', 'ftp://a.example/', 'https://user:pw@a.example/', 'not a url', '']) expect(normaliseHtu(bad), bad).to.equal(undefined);
   });
