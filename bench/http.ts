@@ -22,7 +22,7 @@ import { dpopClient } from './dpop.js';
 import { checkTargets, type Row } from './targets.js';
 
 const num = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
-const ROUNDS = num('BENCH_ROUNDS', quick ? 1 : 2);
+const ROUNDS = num('BENCH_ROUNDS', quick ? 1 : 3);
 const DURATION = num('BENCH_DURATION', quick ? 3 : 8);
 const SWEEP_DURATION = num('BENCH_SWEEP_DURATION', quick ? 2 : 5);
 const WARMUP = num('BENCH_WARMUP', quick ? 2 : 3);
