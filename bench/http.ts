@@ -1,7 +1,7 @@
 // HTTP throughput on loopback: each target in its own process pinned to core 0, the load generator (wrk,
 // or autocannon without it) pinned to core 1; a warm-up, then rounds interleaved across rows; medians
 // reported, each row as a ratio to a baseline of the same run, with the server's CPU share beside it.
-//   BENCH_QUICK=1     one short round instead of three
+//   BENCH_QUICK=1     one short round instead of five
 //   BENCH_ROUNDS, BENCH_DURATION (s), BENCH_WARMUP (s), BENCH_CONNECTIONS override the defaults
 //   BENCH_FRESH=n     distinct tokens per algorithm for the fresh rows (default: enough that none is sent twice
 //                     to one server, up to 3,000 req/s through warm-up and rounds; far more than the cache's 10,000)
@@ -22,8 +22,8 @@ import { dpopClient } from './dpop.js';
 import { checkTargets, type Row } from './targets.js';
 
 const num = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
-const ROUNDS = num('BENCH_ROUNDS', quick ? 1 : 3);
-const DURATION = num('BENCH_DURATION', quick ? 3 : 8);
+const ROUNDS = num('BENCH_ROUNDS', quick ? 1 : 5);
+const DURATION = num('BENCH_DURATION', quick ? 3 : 6);
 const SWEEP_DURATION = num('BENCH_SWEEP_DURATION', quick ? 2 : 5);
 const WARMUP = num('BENCH_WARMUP', quick ? 2 : 3);
 const CONNECTIONS = num('BENCH_CONNECTIONS', 50);

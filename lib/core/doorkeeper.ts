@@ -5,8 +5,9 @@
  * use nor churns the cache (each entry it would admit lives long enough to reach V8's old generation,
  * and dying there costs mark-compact pauses: the long tail of a flood of fresh tokens).
  *
- * One bit per hash slot, about eight slots per cache entry, cleared after `window` marks, so it forgets
- * as it fills. A false "seen" only admits a token one verification early; only verified tokens mark it.
+ * Two bits per token among about sixteen slots per cache entry, cleared after `window` marks, so it
+ * forgets as it fills; at its fullest about 1 new token in 200 is mistaken for a seen one, and such a
+ * mistake only admits a token one verification early. Only verified tokens mark it.
  */
 export class Doorkeeper {
   readonly #bits: Uint32Array;
@@ -17,7 +18,7 @@ export class Doorkeeper {
   /** `window`: how many distinct tokens it remembers before starting afresh (the cache's `max`). */
   constructor(window: number) {
     let slots = 1024;
-    while (slots < window * 8 && slots < 2 ** 26) slots *= 2;
+    while (slots < window * 16 && slots < 2 ** 27) slots *= 2;
     this.#bits = new Uint32Array(slots / 32);
     this.#mask = slots - 1;
     this.#window = window;
@@ -25,26 +26,33 @@ export class Doorkeeper {
 
   /** Whether `token` was marked since the last clearing; marks it when it was not. */
   seenBefore(token: string): boolean {
-    const slot = hash(token) & this.#mask;
-    const word = slot >>> 5;
-    const bit = 1 << (slot & 31);
-    if ((this.#bits[word]! & bit) !== 0) return true;
+    const [a, b] = hashes(token);
+    const slotA = a & this.#mask;
+    const slotB = b & this.#mask;
+    const bits = this.#bits;
+    if ((bits[slotA >>> 5]! & (1 << (slotA & 31))) !== 0 && (bits[slotB >>> 5]! & (1 << (slotB & 31))) !== 0) return true;
     if (++this.#marks > this.#window) {
-      this.#bits.fill(0);
+      bits.fill(0);
       this.#marks = 1;
     }
-    this.#bits[word]! |= bit;
+    bits[slotA >>> 5]! |= 1 << (slotA & 31);
+    bits[slotB >>> 5]! |= 1 << (slotB & 31);
     return false;
   }
 }
 
-// FNV-1a over the token's last 32 characters: for a signed token those are signature bytes, which differ
-// between any two tokens, so the whole token need not be read.
-function hash(token: string): number {
-  let h = 0x811c9dc5;
+// Two FNV-1a hashes (different offset bases) over the token's last 32 characters: for a signed token
+// those are signature bytes, which differ between any two tokens, so the whole token need not be read.
+const pair: [number, number] = [0, 0];
+function hashes(token: string): [number, number] {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
   for (let i = Math.max(0, token.length - 32); i < token.length; i++) {
-    h ^= token.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
+    const c = token.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193);
   }
-  return h >>> 0;
+  pair[0] = a >>> 0;
+  pair[1] = b >>> 0;
+  return pair;
 }

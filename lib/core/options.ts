@@ -88,8 +88,9 @@ export interface VerifyOptions {
   /**
    * The verified-token cache of this verifier: a token seen again is answered from memory, never past its
    * `exp` (with `clockTolerance`) nor after `maxTtl` seconds, and no longer once a key leaves its issuer's
-   * key set. `max` bounds the entries (least recently used evicted first). `false` turns it off.
-   * Default `{ max: 10000, maxTtl: 300 }`.
+   * key set. `max` bounds the entries (least recently used evicted first); once it is full, a new token
+   * enters only at its second verification, so one-time tokens never evict those in use. `false` turns
+   * it off. Default `{ max: 10000, maxTtl: 300 }`.
    */
   cache?: { max?: number | undefined; maxTtl?: number | undefined } | false | undefined;
   /**

@@ -16,12 +16,14 @@ describe('core/doorkeeper: the admission filter of a full verified-token cache',
     expect(doorkeeper.seenBefore('token-a')).to.equal(false);
   });
 
-  it('mistakes fewer than 1 in 10 new tokens for seen ones, even with its window full', () => {
+  it('mistakes fewer than 1 in 50 new tokens for seen ones, even with its window full', () => {
     const doorkeeper = new Doorkeeper(10_000);
-    for (let i = 0; i < 9_999; i++) doorkeeper.seenBefore(`seen-${i}`);
+    for (let i = 0; i < 9_000; i++) doorkeeper.seenBefore(`seen-${i}`);
     let mistaken = 0;
-    for (let i = 0; i < 1_000; i++) if (doorkeeper.seenBefore(`new-${i}`)) mistaken++;
-    expect(mistaken).to.be.below(100);
+    // 999 more: the window fills up to its last mark, never cleared on the way
+    for (let i = 0; i < 999; i++) if (doorkeeper.seenBefore(`new-${i}`)) mistaken++;
+    expect(mistaken).to.be.below(20);
+    expect(doorkeeper.seenBefore('seen-0')).to.equal(true);
   });
 
   it('tells apart real tokens that share everything but their signatures', () => {
