@@ -157,7 +157,6 @@ export class InvalidDpopProofError extends AuthError {
   constructor(code: AuthErrorCode, description: string, options?: ErrorOptions) {
     super(code, 'invalid_dpop_proof', description, options);
   }
-
 }
 
 /** 401 `use_dpop_nonce` (RFC 9449 8): the proof must carry the server nonce sent in the `DPoP-Nonce` header. */

@@ -8,13 +8,12 @@
 //   SOAK_QUICK=1  every phase a third as long (a dry run)
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { createClient } from 'redis';
-import { startRedis } from '../spec/support/redis.js';
+import { freePort, startRedis } from '../spec/support/redis.js';
 import type { IssuerCommand, TokenKind } from './soak/issuer.js';
 
 const AUDIENCE = 'https://api.example.com';
@@ -22,14 +21,6 @@ const SCALE = process.env.SOAK_QUICK === '1' ? 1 / 3 : 1;
 const seconds = (s: number) => Math.max(2, Math.round(s * SCALE));
 const dir = mkdtempSync(join(tmpdir(), 'ktg-soak-'));
 const log = (line: string) => process.stderr.write(`  ${new Date().toISOString().slice(11, 19)} ${line}\n`);
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The issuer process: forked with IPC; commands answered by id; its request counts survive restarts here. */
 class Issuer {

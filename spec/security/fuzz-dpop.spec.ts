@@ -12,7 +12,7 @@ import { accessTokenHash } from '../../lib/dpop/proof.js';
 import { createDpopKey, type TestDpopKey } from '../../lib/testing/index.js';
 import { fakeProvider, type FakeProvider } from '../support/provider.js';
 import { inject } from './inject.js';
-import { ERROR_DESCRIPTIONS } from './support.js';
+import { ERROR_DESCRIPTIONS, trapProcessErrors } from './support.js';
 
 const RUNS = Math.max(500, Math.floor(Number(process.env.FUZZ_RUNS ?? 10_000) / 10));
 const SEED = Number(process.env.FUZZ_SEED ?? 20_251_201);
@@ -34,9 +34,7 @@ describe('security: fuzzing DPoP headers and proofs (fast-check)', function () {
   let genuine: string[];
   const nonce = nonceSource([new TextEncoder().encode(SECRET)], 300).current();
   const unexpected: unknown[] = [];
-  const onUnhandled = (reason: unknown): void => {
-    unexpected.push(reason);
-  };
+  const trap = trapProcessErrors(unexpected);
 
   before(async () => {
     provider = await fakeProvider({ algs: ['ES256'] });
@@ -54,12 +52,10 @@ describe('security: fuzzing DPoP headers and proofs (fast-check)', function () {
     genuine = await Promise.all([0, 1, 2].map(() => key.proof({ method: 'GET', url: URL_, accessToken: token, nonce })));
     // Each genuine proof is used once here: any later copy of one is a replay.
     for (const proof of genuine) expect((await inject(app, '/', ['Host', 'api.example.com', 'Authorization', `DPoP ${token}`, 'DPoP', proof])).status).to.equal(200);
-    process.on('unhandledRejection', onUnhandled);
-    process.on('uncaughtException', onUnhandled);
+    trap.start();
   });
   after(() => {
-    process.removeListener('unhandledRejection', onUnhandled);
-    process.removeListener('uncaughtException', onUnhandled);
+    trap.stop();
     nock.cleanAll();
   });
 

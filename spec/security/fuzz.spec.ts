@@ -9,7 +9,7 @@ import nock from 'nock';
 import { AuthError, authenticate, type AuthState } from '../../lib/index.js';
 import { fakeProvider, type FakeProvider } from '../support/provider.js';
 import { inject } from './inject.js';
-import { ERROR_DESCRIPTIONS } from './support.js';
+import { ERROR_DESCRIPTIONS, trapProcessErrors } from './support.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20_251_123);
@@ -25,9 +25,7 @@ describe('security: fuzzing the request path (fast-check)', function () {
   let app: Koa<AuthState>;
   let genuine: string[];
   const unexpected: unknown[] = [];
-  const onUnhandled = (reason: unknown): void => {
-    unexpected.push(reason);
-  };
+  const trap = trapProcessErrors(unexpected);
 
   before(async () => {
     provider = await fakeProvider({ algs: ['ES256', 'RS256'] });
@@ -47,12 +45,10 @@ describe('security: fuzzing the request path (fast-check)', function () {
       await provider.sign({ exp: now() - 3600 }),
       await provider.sign({ aud: [provider.audience, 'https://other.example.com'], client_id: 'c' }, { header: { typ: 'JWT' } }),
     ];
-    process.on('unhandledRejection', onUnhandled);
-    process.on('uncaughtException', onUnhandled);
+    trap.start();
   });
   after(() => {
-    process.removeListener('unhandledRejection', onUnhandled);
-    process.removeListener('uncaughtException', onUnhandled);
+    trap.stop();
     nock.cleanAll();
   });
 

@@ -187,3 +187,23 @@ export const CONFIGURED_DESCRIPTIONS: readonly RegExp[] = [
   /^requires (all|one) of the scopes: [\x21\x23-\x5B\x5D-\x7E]+(, [\x21\x23-\x5B\x5D-\x7E]+)+$/,
   /^[\x21\x23-\x5B\x5D-\x7E]+ claim not accepted for this resource$/,
 ];
+
+/**
+ * Collects into `unexpected` every unhandled rejection and uncaught exception between `start()` and
+ * `stop()`: a fuzz run must leave none, whatever the request.
+ */
+export function trapProcessErrors(unexpected: unknown[]): { start(): void; stop(): void } {
+  const onUnhandled = (reason: unknown): void => {
+    unexpected.push(reason);
+  };
+  return {
+    start() {
+      process.on('unhandledRejection', onUnhandled);
+      process.on('uncaughtException', onUnhandled);
+    },
+    stop() {
+      process.removeListener('unhandledRejection', onUnhandled);
+      process.removeListener('uncaughtException', onUnhandled);
+    },
+  };
+}
