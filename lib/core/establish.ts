@@ -1,3 +1,4 @@
+import type { Caller } from './caller.js';
 import { createIntrospector } from '../introspection/introspect.js';
 import { INTROSPECTION_DEFAULTS, type IntrospectionOptions } from '../introspection/options.js';
 import { shareKeySets } from '../keys/control.js';
@@ -8,7 +9,7 @@ import { createVerifier, type AccessTokenClaims, type VerifiedToken } from './ve
  * Establishes one access token: resolves to a `VerifiedToken` (whose `source` says how it was
  * established) or rejects with an `AuthError`. Koa-free, like a `Verifier`.
  */
-export type Establisher<TClaims extends object = AccessTokenClaims> = (token: string) => Promise<VerifiedToken<TClaims>>;
+export type Establisher<TClaims extends object = AccessTokenClaims> = (token: string, caller?: Caller) => Promise<VerifiedToken<TClaims>>;
 
 /** Options of the establishing stage: those of the JWT verifier, and the optional `introspection` group. */
 export interface EstablishOptions extends VerifyOptions {
@@ -35,8 +36,8 @@ export function createEstablisher<TClaims extends object = AccessTokenClaims>(op
   if (options?.introspection === undefined) return verify;
   const introspect = createIntrospector<TClaims>({ ...options, introspection: options.introspection });
   const establish: Establisher<TClaims> = (options.introspection.tokens ?? INTROSPECTION_DEFAULTS.tokens) === 'all'
-    ? (token) => introspect(token)
-    : (token) => (jwtShaped(token) ? verify(token) : introspect(token));
+    ? (token, caller) => introspect(token, caller)
+    : (token, caller) => (jwtShaped(token) ? verify(token, caller) : introspect(token, caller));
   shareKeySets(verify, establish);
   return establish;
 }

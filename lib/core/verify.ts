@@ -6,6 +6,7 @@ import { registerKeySets } from '../keys/control.js';
 import type { RemoteKeySet } from '../keys/key-set.js';
 import { keySetFor, releaseKeySet } from '../keys/registry.js';
 import { providerUrlAllowed } from '../url.js';
+import type { Caller } from './caller.js';
 import { resolveVerifyOptions, type IssuerSettings, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
 import { deepFreeze, VerifiedTokenCache, type KeyGeneration } from './cache.js';
 import { parseScopes } from './scopes.js';
@@ -43,8 +44,11 @@ export interface VerifiedJwt<TClaims extends object = AccessTokenClaims> extends
   readonly header: JWTHeaderParameters;
 }
 
-/** Verifies one JWT: resolves to its verified claims or rejects with an `AuthError`. */
-export type Verifier<TClaims extends object = AccessTokenClaims> = (token: string) => Promise<VerifiedJwt<TClaims>>;
+/**
+ * Verifies one JWT: resolves to its verified claims or rejects with an `AuthError`. `caller` (Koa's
+ * `ctx.request`) bounds one client's share of what all clients share; omitted, all calls share one.
+ */
+export type Verifier<TClaims extends object = AccessTokenClaims> = (token: string, caller?: Caller) => Promise<VerifiedJwt<TClaims>>;
 
 type KeyGetter = (header: JWSHeaderParameters) => Promise<CryptoKey | Uint8Array>;
 
@@ -99,7 +103,7 @@ interface Binding {
 
 interface Bindings {
   /** The binding for a token's unverified `iss`; undefined refuses the token before any network call. */
-  bindingFor(iss: unknown): Binding | undefined | Promise<Binding | undefined>;
+  bindingFor(iss: unknown, caller: Caller | undefined): Binding | undefined | Promise<Binding | undefined>;
   /** The key sets bound so far: the configured ones, then those of issuers `resolveIssuer` accepted. */
   keySets(): Promise<RemoteKeySet[]>;
 }
@@ -197,13 +201,13 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
   };
   const bound = bindings(options, jwtOptions);
   const single = options.resolveIssuer === undefined && (options.secret !== undefined || options.jwksUri !== undefined || options.issuers.length === 1)
-    ? bound.bindingFor(options.issuers[0]) as Binding : undefined;
+    ? bound.bindingFor(options.issuers[0], undefined) as Binding : undefined;
   // One cache per verifier: differently configured verifiers never share a verdict.
   const cache = options.cache === false ? undefined : new VerifiedTokenCache({
     ...options.cache, clockTolerance: options.clockTolerance, maxTokenAge: options.maxTokenAge,
   });
 
-  async function verifyToken(token: string): Promise<VerifiedJwt<TClaims>> {
+  async function verifyToken(token: string, caller?: Caller): Promise<VerifiedJwt<TClaims>> {
     if (token.length > options.maxTokenLength) throw new InvalidTokenError('token_too_large', 'token too large');
     if (!isCanonicalCompactJws(token)) throw new InvalidTokenError('token_malformed', 'malformed token');
     let binding = single;
@@ -214,7 +218,7 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
       } catch (error) {
         throw toAuthError(error);
       }
-      binding = await bound.bindingFor(iss);
+      binding = await bound.bindingFor(iss, caller);
       if (binding === undefined) throw new InvalidTokenError('issuer_invalid', 'token issuer not accepted');
     }
     let payload: JWTPayload;
@@ -256,20 +260,20 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
   const settled = (token: string) => () => {
     pending.delete(token);
   };
-  const verifyCached: Verifier<TClaims> = cache === undefined ? verifyToken : (token) => {
+  const verifyCached: Verifier<TClaims> = cache === undefined ? verifyToken : (token, caller) => {
     // A cached token passed every check of verifyToken, the canonical-form one included.
     const hit = cache.get<TClaims>(token);
     if (hit !== undefined) return Promise.resolve(hit);
     const shared = pending.get(token);
-    if (shared !== undefined) return shared.catch(() => verifyToken(token));
-    const result = verifyToken(token);
+    if (shared !== undefined) return shared.catch(() => verifyToken(token, caller));
+    const result = verifyToken(token, caller);
     pending.set(token, result);
     result.then(settled(token), settled(token));
     return result;
   };
 
   const onEvent = options.onEvent;
-  const verify: Verifier<TClaims> = onEvent === undefined ? verifyCached : (token) => verifyCached(token).catch((error: unknown) => {
+  const verify: Verifier<TClaims> = onEvent === undefined ? verifyCached : (token, caller) => verifyCached(token, caller).catch((error: unknown) => {
     reportRejection(onEvent, error);
     throw error;
   });

@@ -1,3 +1,4 @@
+import type { Caller } from '../core/caller.js';
 import { resolveVerifyOptions, type IssuerSettings, type VerifyOptions } from '../core/options.js';
 import type { AccessTokenClaims, VerifiedToken } from '../core/verify.js';
 import type { AuthError} from '../errors.js';
@@ -23,7 +24,7 @@ export interface IntrospectorOptions extends VerifyOptions {
 }
 
 /** Introspects one opaque token: resolves to a `VerifiedToken` with `source: 'introspection'` or rejects with an `AuthError`. */
-export type Introspector<TClaims extends object = AccessTokenClaims> = (token: string) => Promise<VerifiedToken<TClaims>>;
+export type Introspector<TClaims extends object = AccessTokenClaims> = (token: string, caller?: Caller) => Promise<VerifiedToken<TClaims>>;
 
 // RFC 6750 2.1 b64token: what a bearer token may be. Anything else is refused before any network call.
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -184,7 +185,8 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
   };
 
   const inflight = new Map<string, Promise<Outcome>>();
-  const introspectToken: Introspector<TClaims> = (token) => {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- caller: bounds one client's share of the queue (next commit)
+  const introspectToken: Introspector<TClaims> = (token, caller) => {
     if (typeof token !== 'string' || token.length > verify.maxTokenLength) return Promise.reject(new InvalidTokenError('token_too_large', 'token too large'));
     if (!B64TOKEN.test(token)) return Promise.reject(new InvalidTokenError('token_malformed', 'malformed token'));
     // In memory, keyed by the token itself, as the verified-token cache is: the cached answer holds it
@@ -205,7 +207,7 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     return pending.then(settle, (error: unknown) => Promise.reject(unavailable(error)));
   };
 
-  const introspect: Introspector<TClaims> = onEvent === undefined ? introspectToken : (token) => introspectToken(token).catch((error: unknown) => {
+  const introspect: Introspector<TClaims> = onEvent === undefined ? introspectToken : (token, caller) => introspectToken(token, caller).catch((error: unknown) => {
     reportRejection(onEvent, error);
     throw error;
   });

@@ -126,7 +126,7 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
       }
       if (typeof token !== 'string') throw new TypeError('koa-token-guard: getToken must return a string or undefined');
       scheme = credentials?.scheme ?? 'Bearer';
-      verified = await establish(token);
+      verified = await establish(token, ctx.request);
       // The binding stage (RFC 9449 7, RFC 8705 3), whatever established the token (JWT or introspection);
       // the proof is never cached, the token's establishment is. A token bound both ways has both checked.
       const jkt = checkBinding(scheme, boundJkt(verified.claims), mode);
