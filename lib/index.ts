@@ -6,7 +6,7 @@ export { createEstablisher, type EstablishOptions, type Establisher } from './co
 export { createIntrospector, type Introspector, type IntrospectorOptions } from './introspection/introspect.js';
 export { INTROSPECTION_DEFAULTS, type ClientAuthMethod, type IntrospectionOptions } from './introspection/options.js';
 export { ASYMMETRIC_ALGORITHMS, DEFAULTS, HMAC_ALGORITHMS, type VerifyOptions } from './core/options.js';
-export { parseScopes } from './core/scopes.js';
+export { GrantedScopes, parseScopes } from './core/scopes.js';
 export { extractToken, type TokenLocations } from './bearer/extract.js';
 export { clearKeySets } from './keys/registry.js';
 export { RemoteKeySet } from './keys/key-set.js';

@@ -1,19 +1,49 @@
 import { InvalidTokenError } from '../errors.js';
 
-const EMPTY: ReadonlySet<string> = Object.freeze(new Set<string>());
+const readOnly = (): never => {
+  throw new TypeError('koa-token-guard: the granted scopes of a token are read-only; they are shared by every request carrying it');
+};
+
+/**
+ * A token's granted scopes, immutable at run time: `add`, `delete` and `clear` throw. `Object.freeze`
+ * does not freeze a `Set`, and a verified token (scopes included) is cached and shared by every request
+ * that carries it, so a middleware adding a scope to one request's set would grant it to the next.
+ * Still a `Set` (every read-only method, `instanceof`, spreading) so applications read it as before.
+ */
+export class GrantedScopes extends Set<string> {
+  constructor(scopes?: Iterable<string>) {
+    super();
+    if (scopes !== undefined) for (const scope of scopes) super.add(scope);
+    Object.freeze(this);
+  }
+
+  override add(): this {
+    return readOnly();
+  }
+
+  override delete(): boolean {
+    return readOnly();
+  }
+
+  override clear(): void {
+    readOnly();
+  }
+}
 
 /**
  * The granted scopes of a verified token, parsed once per token.
  *
  * Reads `scope` (space-delimited string, RFC 8693 / RFC 9068), `scp` (string or array: Okta, Entra ID)
  * and every claim named in `extraClaims` (e.g. Auth0's `permissions` array). A claim of the wrong type
- * fails closed: the token is refused rather than read as "no scopes" or half-read.
+ * fails closed: the token is refused rather than read as "no scopes" or half-read. The result is a
+ * `GrantedScopes` of this token's own.
  */
 export function parseScopes(claims: Readonly<Record<string, unknown>>, extraClaims: readonly string[]): ReadonlySet<string> {
   let scopes = addScopes(undefined, claims.scope, false);
   scopes = addScopes(scopes, claims.scp, true);
   for (const name of extraClaims) scopes = addScopes(scopes, claims[name], true);
-  return scopes ?? EMPTY;
+  // Each token its own set, even an empty one: nothing a request could reach is shared between tokens.
+  return new GrantedScopes(scopes);
 }
 
 // A plain function rather than a closure inside parseScopes: nothing allocated per token but the set.

@@ -1,4 +1,5 @@
 import { ConfigurationError, InsufficientUserAuthenticationError } from '../errors.js';
+import { isNumericDate } from '../core/numeric-date.js';
 import { DEFAULTS } from '../core/options.js';
 import { authContextOf } from '../koa/state.js';
 import { createGuard, type Guard } from './guard.js';
@@ -50,9 +51,12 @@ export function requireAuthLevel(options: RequireAuthLevelOptions): Guard {
     }
     if (maxAge !== undefined) {
       const authTime = Object.hasOwn(all, 'auth_time') ? all.auth_time : undefined;
-      if (typeof authTime !== 'number' || !Number.isFinite(authTime)) return fail('time of authentication unknown');
+      if (!isNumericDate(authTime)) return fail('time of authentication unknown');
       const tolerance = authContextOf(ctx)?.clockTolerance ?? DEFAULTS.clockTolerance;
-      if (Date.now() / 1000 - authTime > maxAge + tolerance) return fail('authentication too old');
+      const now = Date.now() / 1000;
+      // A login "in the future" would pass every maxAge for as long as the token lives.
+      if (authTime > now + tolerance) return fail('time of authentication in the future');
+      if (now - authTime > maxAge + tolerance) return fail('authentication too old');
     }
     return undefined;
   });

@@ -64,8 +64,16 @@ describe('guards/requireAuthLevel (RFC 9470)', () => {
       }
     });
 
-    it('refuses a token without a numeric auth_time', () => {
-      for (const authTime of [undefined, String(NOW), null, Number.NaN]) {
+    it('refuses an auth_time in the future beyond the clockTolerance, which would pass maxAge for the life of the token', () => {
+      expect(refusal(guard, { auth_time: NOW + 5 })).to.equal(undefined);
+      for (const [ahead, tolerance] of [[60, undefined], [3600, undefined], [61, 60], [1, 0]] as const) {
+        const error = refusal(guard, { auth_time: NOW + ahead + 1 }, tolerance);
+        expect([error?.status, error?.message], String(ahead)).to.deep.equal([401, 'time of authentication in the future']);
+      }
+    });
+
+    it('refuses a token without a numeric auth_time, or with one no date can be (Infinity from 1e400, negative)', () => {
+      for (const authTime of [undefined, String(NOW), null, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1, 1e20]) {
         const error = refusal(guard, authTime === undefined ? {} : { auth_time: authTime });
         expect([error?.status, error?.message], String(authTime)).to.deep.equal([401, 'time of authentication unknown']);
       }
