@@ -8,6 +8,7 @@ import Koa from 'koa';
 import nock from 'nock';
 import { AuthError, authenticate, type AuthState } from '../../lib/index.js';
 import { fakeProvider, type FakeProvider } from '../support/provider.js';
+import { Costliest, cpuOf, medianCpu } from './cpu.js';
 import { inject } from './inject.js';
 import { ERROR_DESCRIPTIONS, trapProcessErrors } from './support.js';
 
@@ -16,6 +17,13 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20_251_123);
 const CHALLENGE = /^Bearer realm="api"(?:, error="(invalid_request|invalid_token)", error_description="([^"]*)")?$/;
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const now = () => Math.floor(Date.now() / 1000);
+/**
+ * No request may cost more than this many times the costliest normal refusal (a genuinely signed token
+ * whose signature was altered: one signature check). Legitimate work per refusal varies by well under
+ * 2x; an attacker-chosen key or a parsing blow-up costs tens of times more. The medians keep this VM's
+ * noise (+-30 % between runs) well inside the margin.
+ */
+const MAX_COST_RATIO = 5;
 
 describe('security: fuzzing the request path (fast-check)', function () {
   // A time limit, not a benchmark: 10,000 cases take a few seconds; only a hang or a regression gets near it.
@@ -136,10 +144,14 @@ describe('security: fuzzing the request path (fast-check)', function () {
   it(`refuses ${RUNS} random and mutated requests: never accepted, never 5xx, never an unexpected error, never a leaked token`, async () => {
     const started = Date.now();
     const descriptions = new Set<string>();
+    const costliest = new Costliest<{ path: string; raw: string[] }>(12);
     await fc.assert(fc.asyncProperty(request, async ({ path, raw, token: t }) => {
       // Whitespace around the credentials is not part of the header value (RFC 9110 5.5): still the genuine token.
       fc.pre(!genuine.includes(t.trim()));
-      const reply = await inject(app, path, raw);
+      let reply!: Awaited<ReturnType<typeof inject>>;
+      costliest.note(await cpuOf(async () => {
+        reply = await inject(app, path, raw);
+      }), { path, raw });
       expect(reply.status, 'status').to.be.oneOf([400, 401]);
       const challenge = String(reply.headers['www-authenticate']);
       const match = CHALLENGE.exec(challenge);
@@ -157,6 +169,14 @@ describe('security: fuzzing the request path (fast-check)', function () {
     // The fuzz reached deep into verification, not just the header parser (with enough cases to tell).
     if (RUNS >= 1000) for (const d of ['malformed token', 'signing algorithm not allowed', 'invalid signature', 'signing key not found', 'malformed Authorization header']) {
       expect(descriptions, d).to.include(d);
+    }
+    // The CPU guard: the costliest cases, measured again, against a normal refusal measured alike.
+    const altered = (token: string): string => `${token.slice(0, -6)}${token.slice(-6, -5) === 'A' ? 'B' : 'A'}${token.slice(-5)}`;
+    let normal = 0;
+    for (const g of genuine.slice(0, 2)) normal = Math.max(normal, await medianCpu(() => inject(app, '/', ['Authorization', `Bearer ${altered(g)}`])));
+    for (const { path, raw } of costliest.values) {
+      const cost = await medianCpu(() => inject(app, path, raw));
+      expect(cost / normal, `${raw.join(' ').slice(0, 200)}: ${cost} us against ${normal} us`).to.be.at.most(MAX_COST_RATIO);
     }
   });
 
