@@ -99,7 +99,7 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     return found;
   };
 
-  const cache = options.cache === false ? undefined : new AnswerCache({ ...options.cache, clockTolerance: verify.clockTolerance });
+  const cache = options.cache === false ? undefined : new AnswerCache({ ...options.cache, clockTolerance: verify.clockTolerance, maxTokenAge: verify.maxTokenAge });
   const shared = cache === undefined || verify.store === undefined ? undefined : new SharedAnswers(verify.store, () => source, verify.fetchTimeout, onEvent);
   const scope = `${options.endpoint ?? options.issuer!}\u0000${options.clientId}`;
 
