@@ -62,19 +62,19 @@ export class AnswerCache {
   }
 
   /**
-   * Seconds an answer may be kept, here and in the store: an active one until the soonest of its `exp`,
-   * its age limit (`iat + maxTokenAge`, both with the clock tolerance) and `ttl`, an inactive one
-   * `inactiveTtl`; 0 when it must not be kept. Every check that depends on the clock ends the entry's
+   * Seconds from now an answer the server gave at `at` (ms) may still be kept, here and in the store:
+   * an active one until the soonest of its `exp`, its age limit (`iat + maxTokenAge`, both with the
+   * clock tolerance) and `at + ttl`, an inactive one until `at + inactiveTtl`; 0 when it must not be kept. Every check that depends on the clock ends the entry's
    * life when it would first refuse, so a hit never needs re-checking.
    */
-  ttlOf(answer: Readonly<Record<string, unknown>>): number {
-    if (answer.active !== true) return this.#options.inactiveTtl;
+  ttlOf(answer: Readonly<Record<string, unknown>>, at: number): number {
     const now = Date.now();
+    const { clockTolerance, maxTokenAge, ttl, inactiveTtl } = this.#options;
+    if (answer.active !== true) return Math.max(0, (at + inactiveTtl * 1000 - now) / 1000);
     const { exp, nbf, iat } = answer;
-    const { clockTolerance, maxTokenAge, ttl } = this.#options;
     // Accepted within the clock tolerance but not valid yet: ask again until it is.
     if (typeof nbf === 'number' && nbf * 1000 > now) return 0;
-    let expiresAt = now + ttl * 1000;
+    let expiresAt = at + ttl * 1000;
     // The answer check refuses once floor(now) >= exp + tolerance, and once floor(now) - iat > maxTokenAge + tolerance.
     if (typeof exp === 'number') expiresAt = Math.min(expiresAt, Math.ceil(exp + clockTolerance) * 1000);
     if (maxTokenAge !== undefined && typeof iat === 'number') {
@@ -83,11 +83,12 @@ export class AnswerCache {
     return Math.max(0, (expiresAt - now) / 1000);
   }
 
-  /** Keeps an outcome: an accepted one for `ttlOf`, a refusal for `inactiveTtl`. */
-  set(token: string, outcome: Outcome): void {
-    const seconds = 'verified' in outcome ? this.ttlOf(outcome.verified.claims) : this.#options.inactiveTtl;
+  /** Keeps the outcome of an answer given at `at` (ms): an accepted one for `ttlOf`, a refusal until `at + inactiveTtl`. */
+  set(token: string, outcome: Outcome, at: number): void {
+    const now = Date.now();
+    const seconds = 'verified' in outcome ? this.ttlOf(outcome.verified.claims, at) : (at + this.#options.inactiveTtl * 1000 - now) / 1000;
     if (seconds <= 0) return;
-    const entry = { outcome, expiresAt: Date.now() + seconds * 1000 };
+    const entry = { outcome, expiresAt: now + seconds * 1000 };
     if ('verified' in outcome) this.#accepted.set(token, entry);
     else this.#refused.set(refusalKey(token), entry);
   }

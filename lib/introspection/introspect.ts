@@ -14,9 +14,9 @@ import { clientAuthenticator } from './client-auth.js';
 import { verifyJwtAnswer } from './jwt-response.js';
 import { limiterFor, QueueFullError } from './limiter.js';
 import { resolveIntrospectionOptions, type IntrospectionOptions } from './options.js';
-import { requestIntrospection } from './request.js';
+import { MAX_ANSWER_DEPTH, requestIntrospection } from './request.js';
 import { establishAnswer, LASTING_REFUSALS, type AnswerChecks } from './response.js';
-import { SharedAnswers } from './shared.js';
+import { SharedAnswers, type StoredAnswer } from './shared.js';
 
 /** Options of `createIntrospector()`: the verification options (issuer, audience, …) and the `introspection` group. */
 export interface IntrospectorOptions extends VerifyOptions {
@@ -25,6 +25,9 @@ export interface IntrospectorOptions extends VerifyOptions {
 
 /** Introspects one opaque token: resolves to a `VerifiedToken` with `source: 'introspection'` or rejects with an `AuthError`. */
 export type Introspector<TClaims extends object = AccessTokenClaims> = (token: string, caller?: Caller) => Promise<VerifiedToken<TClaims>>;
+
+/** An answer's outcome, and when the server gave it (ms): the cache counts its lifetime from then. */
+interface Judged { readonly outcome: Outcome; readonly at: number }
 
 // RFC 6750 2.1 b64token: what a bearer token may be. Anything else is refused before any network call.
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -101,7 +104,14 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
 
   const cache = options.cache === false ? undefined : new AnswerCache({ ...options.cache, clockTolerance: verify.clockTolerance, maxTokenAge: verify.maxTokenAge });
   const shared = cache === undefined || verify.store === undefined ? undefined : new SharedAnswers(verify.store, () => source, verify.fetchTimeout, onEvent);
-  const scope = `${options.endpoint ?? options.issuer!}\u0000${options.clientId}`;
+  // Everything that changes what a stored answer means to its reader: whom we asked and as whom, whether
+  // it was signed and by whose keys under which algorithms, and the audience it was judged for. A
+  // service reading another's answers must never get one checked less than it would check it itself.
+  const scope = JSON.stringify([
+    options.endpoint ?? options.issuer!, options.clientId,
+    options.jwtResponse ? ['jwt', options.issuer!, verify.jwksUri ?? null, [...verify.algorithms].sort()] : 'json',
+    [...verify.audiences].sort(), verify.audienceClaim,
+  ]);
 
   /** One call to the authorization server, within the per-server bound. Resolves to its (verified) answer. */
   async function call(token: string): Promise<Record<string, unknown>> {
@@ -114,16 +124,21 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
         fetch: verify.fetch, timeout: verify.fetchTimeout, maxBytes: verify.maxResponseBytes, jwtResponse: options.jwtResponse,
       });
       if ('json' in raw) return raw.json;
-      return verifyJwtAnswer(raw.jwt, { keySetFor: keySetOf, clientId: options.clientId, algorithms: verify.algorithms, clockTolerance: verify.clockTolerance });
+      // RFC 9701 5: only the server that owns the endpoint may sign its answers (resolved at startup when jwtResponse is on).
+      const owner = options.issuer!;
+      return verifyJwtAnswer(raw.jwt, {
+        issuer: owner, keySet: () => keySetOf(owner), clientId: options.clientId, algorithms: verify.algorithms,
+        clockTolerance: verify.clockTolerance, maxJsonDepth: MAX_ANSWER_DEPTH,
+      });
     });
   }
 
-  async function judge(token: string, answer: Record<string, unknown>, fromStore: boolean): Promise<Outcome> {
+  async function judge(token: string, answer: Record<string, unknown>, at: number, fromStore: boolean): Promise<Judged> {
     emit(onEvent, { type: 'token_introspected', source, active: answer.active === true, shared: fromStore });
     try {
-      return { verified: await establishAnswer<TClaims>(token, answer, checks) };
+      return { outcome: { verified: await establishAnswer<TClaims>(token, answer, checks) }, at };
     } catch (error) {
-      if (error instanceof InvalidTokenError) return { refused: error.code, description: error.message };
+      if (error instanceof InvalidTokenError) return { outcome: { refused: error.code, description: error.message }, at };
       throw error;
     }
   }
@@ -144,28 +159,32 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     emit(onEvent, { type: 'introspection_failed', source, failure: failure?.reason ?? 'network', status: failure?.status });
   }
 
-  async function ask(token: string): Promise<Outcome> {
+  /** A stored answer this introspector may still use: within its own ttl, whatever the writer's. */
+  const usable = (stored: StoredAnswer | undefined): stored is StoredAnswer => stored !== undefined && cache!.ttlOf(stored.answer, stored.at) > 0;
+
+  async function ask(token: string): Promise<Judged> {
     // The store is shared, so its keys must not reveal tokens; hashed only here, on a miss.
     const key = shared === undefined ? '' : answerKey(scope, token);
     if (shared !== undefined) {
       const stored = await shared.read(key);
-      if (stored !== undefined) return judge(token, stored, true);
+      if (usable(stored)) return judge(token, stored.answer, stored.at, true);
       // Another process is asking about this token: wait for its answer rather than asking too.
       if (await shared.lock(key) === false) {
         const waited = await shared.awaitOther(key);
-        if (waited !== undefined) return judge(token, waited, true);
+        if (usable(waited)) return judge(token, waited.answer, waited.at, true);
       }
     }
     let answer: Record<string, unknown>;
     try {
       answer = await call(token);
     } catch (error) {
-      shared?.publish(key, undefined, 0);
+      shared?.publish(key, undefined, 0, 0);
       reportFailure(error);
       throw error;
     }
-    shared?.publish(key, answer, cache!.ttlOf(answer));
-    return judge(token, answer, false);
+    const at = Date.now();
+    shared?.publish(key, answer, cache!.ttlOf(answer, at), at);
+    return judge(token, answer, at, false);
   }
 
   /** A fresh error per request (each is reported and given a realm on its own). */
@@ -196,8 +215,8 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     // Concurrent requests with one new token share one call, its answer and its failure alike.
     let pending = inflight.get(token);
     if (pending === undefined) {
-      pending = ask(token).then((outcome) => {
-        if ('verified' in outcome || LASTING_REFUSALS.has(outcome.refused)) cache?.set(token, outcome);
+      pending = ask(token).then(({ outcome, at }) => {
+        if ('verified' in outcome || LASTING_REFUSALS.has(outcome.refused)) cache?.set(token, outcome, at);
         return outcome;
       });
       inflight.set(token, pending);

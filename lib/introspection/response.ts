@@ -7,7 +7,7 @@ import { InvalidTokenError } from '../errors.js';
 export interface AnswerChecks {
   /** Whether an `iss` is the configured issuer or one `resolveIssuer` accepts. */
   readonly issuerAccepted: (iss: string) => boolean | Promise<boolean>;
-  /** The `iss` given to an answer that has none: the one configured issuer; undefined refuses such answers. */
+  /** The `iss` given to an answer that has none: the endpoint's owner (the one configured issuer, or `introspection.issuer`); undefined refuses such answers. */
   readonly defaultIssuer: string | undefined;
   readonly audiences: readonly string[];
   readonly audienceClaim: string;
@@ -58,10 +58,9 @@ export async function establishAnswer<TClaims extends object>(
   if ((type !== undefined && !ACCESS_TOKEN_TYPES.has((type as string).toLowerCase())) || (use !== undefined && (use as string).toLowerCase() !== ACCESS_TOKEN_USE)) {
     throw new InvalidTokenError('typ_invalid', 'token type not accepted');
   }
-  let iss = answer.iss;
-  if (iss === undefined) iss = checks.defaultIssuer;
-  else if (typeof iss !== 'string' || !(await checks.issuerAccepted(iss))) iss = undefined;
-  if (iss === undefined) throw new InvalidTokenError('issuer_invalid', 'token issuer not accepted');
+  // An answer without iss is the endpoint owner's, when there is one; that issuer too must be accepted (resolveIssuer).
+  const iss = answer.iss ?? checks.defaultIssuer;
+  if (typeof iss !== 'string' || !(await checks.issuerAccepted(iss))) throw new InvalidTokenError('issuer_invalid', 'token issuer not accepted');
   const audience = answer[checks.audienceClaim];
   if (audience === undefined) {
     if (checks.requireAudience || checks.audienceClaim !== 'aud') throw new InvalidTokenError('claim_missing', 'missing required claim');
