@@ -7,7 +7,7 @@ import Koa from 'koa';
 import { authenticate, clearKeySets, memoryStore, requireScopes, type AuthenticateOptions, type AuthState, type IntrospectorOptions, type KeyStore } from '../../lib/index.js';
 import { useServer } from '../introspection/support.js';
 import { introspectionServer, type IntrospectionServer } from '../support/introspection-server.js';
-import { expectRefusal, guardedApp, send } from './support.js';
+import { expectRefusal, guardedApp, send, signRaw } from './support.js';
 
 const now = (): number => Math.floor(Date.now() / 1000);
 
@@ -49,6 +49,38 @@ describe('security: introspection (RFC 7662 2.1, 2.2, 4)', () => {
     const token = server.issue({ exp: now() - 3600 });
     expectRefusal(await send(app(), token), 401, 'invalid_token', 'token expired', token);
   });
+
+  it('refuses an answer with token_type DPoP but no cnf.jkt sent as Bearer: not a plain bearer token (RFC 9449 6.2, 7.2)', async () => {
+    const { server } = setup;
+    const token = server.issue({ token_type: 'DPoP' });
+    expectRefusal(await send(app(), token), 401, 'invalid_token', 'missing required claim', token);
+  });
+
+  it('answers 503 for a plain answer with a repeated member, which a proxy and we could read differently (RFC 8259 4, RFC 7519 4)', async () => {
+    const { server } = setup;
+    const token = server.issue();
+    server.override = () => ({
+      status: 200, headers: { 'content-type': 'application/json' },
+      body: `{"active":false,"iss":${JSON.stringify(server.issuer)},"aud":${JSON.stringify(server.audience)},"sub":"user-1","active":true}`,
+    });
+    const reply = await send(app(), token);
+    expect([reply.status, reply.headers['retry-after']]).to.deep.equal([503, '5']);
+  });
+
+  for (const [where, payload] of [
+    ['token_introspection', (iss: string, aud: string, client: string) => `{"iss":"${iss}","aud":"${client}","iat":${now()},"token_introspection":{"active":true,"iss":"${iss}","aud":"${aud}","sub":"user-1","scope":"read:messages","scope":"admin"}}`],
+    ['the answer JWT', (iss: string, aud: string, client: string) => `{"iss":"${iss}","aud":"${client}","aud":"${client}","iat":${now()},"token_introspection":{"active":true,"iss":"${iss}","aud":"${aud}","sub":"user-1"}}`],
+  ] as const) {
+    it(`answers 503 for an RFC 9701 answer with a repeated member in ${where}, signed by the right key (RFC 7515 4, RFC 7519 4)`, async () => {
+      const { server } = setup;
+      const token = server.issue();
+      const header = JSON.stringify({ alg: server.key.alg, kid: server.key.kid, typ: 'token-introspection+jwt' });
+      const jwt = await signRaw(server.key, header, payload(server.issuer, server.audience, server.clientId));
+      server.override = () => ({ status: 200, headers: { 'content-type': 'application/token-introspection+jwt' }, body: jwt });
+      const reply = await send(guardedApp(setup.optionsFor({}, { jwtResponse: true })), token);
+      expect([reply.status, reply.headers['retry-after']]).to.deep.equal([503, '5']);
+    });
+  }
 
   it('never sends a JWT-shaped token to the introspection endpoint by default: a forged JWT is refused locally', async () => {
     const { server } = setup;
