@@ -1,4 +1,4 @@
-import type { Caller } from '../core/caller.js';
+import { callerKey, type Caller } from '../core/caller.js';
 import { resolveVerifyOptions, type IssuerSettings, type VerifyOptions } from '../core/options.js';
 import type { AccessTokenClaims, VerifiedToken } from '../core/verify.js';
 import type { AuthError} from '../errors.js';
@@ -113,10 +113,10 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     [...verify.audiences].sort(), verify.audienceClaim,
   ]);
 
-  /** One call to the authorization server, within the per-server bound. Resolves to its (verified) answer. */
-  async function call(token: string): Promise<Record<string, unknown>> {
+  /** One call to the authorization server, within the per-server bound and the caller's share of it. Resolves to its (verified) answer. */
+  async function call(token: string, share: string | undefined): Promise<Record<string, unknown>> {
     const url = await endpointOf();
-    return limiterFor(url, options.maxConcurrent, options.maxQueue).run(async () => {
+    return limiterFor(url, options.maxConcurrent, options.maxQueue, options.maxQueuePerClient).run(async () => {
       // RFC 7523 3: the assertion is meant for the authorization server: its issuer (RFC 7523bis), or the
       // endpoint where a server wants that (Okta) or the issuer is not known (several issuers).
       const credentials = await authenticateClient(options.assertionAudience === 'endpoint' ? url : options.issuer ?? url);
@@ -130,7 +130,7 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
         issuer: owner, keySet: () => keySetOf(owner), clientId: options.clientId, algorithms: verify.algorithms,
         clockTolerance: verify.clockTolerance, maxJsonDepth: MAX_ANSWER_DEPTH,
       });
-    });
+    }, share);
   }
 
   async function judge(token: string, answer: Record<string, unknown>, at: number, fromStore: boolean): Promise<Judged> {
@@ -162,7 +162,7 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
   /** A stored answer this introspector may still use: within its own ttl, whatever the writer's. */
   const usable = (stored: StoredAnswer | undefined): stored is StoredAnswer => stored !== undefined && cache!.ttlOf(stored.answer, stored.at) > 0;
 
-  async function ask(token: string): Promise<Judged> {
+  async function ask(token: string, share: string | undefined): Promise<Judged> {
     // The store is shared, so its keys must not reveal tokens; hashed only here, on a miss.
     const key = shared === undefined ? '' : answerKey(scope, token);
     if (shared !== undefined) {
@@ -176,7 +176,7 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     }
     let answer: Record<string, unknown>;
     try {
-      answer = await call(token);
+      answer = await call(token, share);
     } catch (error) {
       shared?.publish(key, undefined, 0, 0);
       reportFailure(error);
@@ -203,8 +203,30 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     return Promise.reject(new InvalidTokenError(code, description));
   };
 
-  const inflight = new Map<string, Promise<Outcome>>();
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- caller: bounds one client's share of the queue (next commit)
+  /** Calls being made, by token, and whose share of the queue each was made in. */
+  const inflight = new Map<string, { readonly outcome: Promise<Outcome>; readonly share: string | undefined }>();
+
+  function introspectNew(token: string, share: string | undefined, retried: boolean): Promise<VerifiedToken<TClaims>> {
+    // Concurrent requests with one new token share one call, its answer and its failure alike.
+    let pending = inflight.get(token);
+    if (pending === undefined) {
+      const outcome = ask(token, share).then(({ outcome, at }) => {
+        if ('verified' in outcome || LASTING_REFUSALS.has(outcome.refused)) cache?.set(token, outcome, at);
+        return outcome;
+      });
+      const made = (pending = { outcome, share });
+      inflight.set(token, made);
+      const forget = (): void => void (inflight.get(token) === made && inflight.delete(token));
+      outcome.then(forget, forget);
+    }
+    const owner = pending.share;
+    return pending.outcome.then(settle, (error: unknown) => {
+      // Joined a call refused because another caller's share was full: this caller's own share decides.
+      if (error instanceof QueueFullError && owner !== share && !retried) return introspectNew(token, share, true);
+      return Promise.reject(unavailable(error));
+    });
+  }
+
   const introspectToken: Introspector<TClaims> = (token, caller) => {
     if (typeof token !== 'string' || token.length > verify.maxTokenLength) return Promise.reject(new InvalidTokenError('token_too_large', 'token too large'));
     if (!B64TOKEN.test(token)) return Promise.reject(new InvalidTokenError('token_malformed', 'malformed token'));
@@ -212,18 +234,8 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     // anyway, and hashing it cost more than the rest of a cached request's work.
     const hit = cache?.get(token);
     if (hit !== undefined) return settle(hit);
-    // Concurrent requests with one new token share one call, its answer and its failure alike.
-    let pending = inflight.get(token);
-    if (pending === undefined) {
-      pending = ask(token).then(({ outcome, at }) => {
-        if ('verified' in outcome || LASTING_REFUSALS.has(outcome.refused)) cache?.set(token, outcome, at);
-        return outcome;
-      });
-      inflight.set(token, pending);
-      const forget = (): void => void inflight.delete(token);
-      pending.then(forget, forget);
-    }
-    return pending.then(settle, (error: unknown) => Promise.reject(unavailable(error)));
+    // The caller is read only here, on a miss: its share of the queue bounds what its new tokens may cost.
+    return introspectNew(token, caller === undefined ? undefined : callerKey(caller), false);
   };
 
   const introspect: Introspector<TClaims> = onEvent === undefined ? introspectToken : (token, caller) => introspectToken(token, caller).catch((error: unknown) => {

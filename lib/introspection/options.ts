@@ -71,6 +71,13 @@ export interface IntrospectionOptions {
   maxConcurrent?: number | undefined;
   /** Calls waiting for a free slot, per endpoint; beyond it requests get 503 with `Retry-After`. Default 1000. */
   maxQueue?: number | undefined;
+  /**
+   * Calls one client may have waiting, per endpoint; beyond it that client's new tokens get 503 with
+   * `Retry-After` while other clients' calls still queue, and waiting calls are served round robin by
+   * client. A client is `ctx.request.ip`: behind a reverse proxy set `app.proxy` (so it is the
+   * `X-Forwarded-For` client), or every request shares the proxy's one share. Default 100.
+   */
+  maxQueuePerClient?: number | undefined;
 }
 
 /** The introspection defaults, in one place. */
@@ -83,6 +90,7 @@ export const INTROSPECTION_DEFAULTS = Object.freeze({
   cache: Object.freeze({ max: 10_000, ttl: 60, inactiveTtl: 5 }),
   maxConcurrent: 32,
   maxQueue: 1000,
+  maxQueuePerClient: 100,
   /** `Retry-After` of a 503 when the server sent none. */
   retryAfter: 5,
 });
@@ -106,6 +114,7 @@ export interface ResolvedIntrospectionOptions {
   readonly cache: { readonly max: number; readonly ttl: number; readonly inactiveTtl: number } | false;
   readonly maxConcurrent: number;
   readonly maxQueue: number;
+  readonly maxQueuePerClient: number;
   readonly retryAfter: number;
 }
 
@@ -230,6 +239,7 @@ export function resolveIntrospectionOptions(input: IntrospectionOptions, verify:
     cache: resolveCache(input.cache),
     maxConcurrent: count('maxConcurrent', input.maxConcurrent, INTROSPECTION_DEFAULTS.maxConcurrent, 1),
     maxQueue: count('maxQueue', input.maxQueue, INTROSPECTION_DEFAULTS.maxQueue, 0),
+    maxQueuePerClient: count('maxQueuePerClient', input.maxQueuePerClient, INTROSPECTION_DEFAULTS.maxQueuePerClient, 0),
     retryAfter: INTROSPECTION_DEFAULTS.retryAfter,
   });
 }

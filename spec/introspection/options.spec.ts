@@ -8,7 +8,7 @@ const build = (introspection: unknown, extra: Record<string, unknown> = {}) => (
 describe('introspection/options', () => {
   it('has its defaults in one frozen object', () => {
     expect(Object.isFrozen(INTROSPECTION_DEFAULTS) && Object.isFrozen(INTROSPECTION_DEFAULTS.cache)).to.be.true;
-    expect(INTROSPECTION_DEFAULTS).to.deep.include({ clientAuth: 'client_secret_basic', assertionAudience: 'issuer', tokens: 'opaque', jwtResponse: false, requireAudience: true, maxConcurrent: 32, maxQueue: 1000 });
+    expect(INTROSPECTION_DEFAULTS).to.deep.include({ clientAuth: 'client_secret_basic', assertionAudience: 'issuer', tokens: 'opaque', jwtResponse: false, requireAudience: true, maxConcurrent: 32, maxQueue: 1000, maxQueuePerClient: 100 });
     expect(INTROSPECTION_DEFAULTS.cache).to.deep.equal({ max: 10_000, ttl: 60, inactiveTtl: 5 });
   });
 
@@ -37,6 +37,7 @@ describe('introspection/options', () => {
     ['a cache that is not an object', { clientId: 'api', clientSecret: 's', cache: true }, {}, /cache` must be `false` or an object/],
     ['a fractional maxConcurrent', { clientId: 'api', clientSecret: 's', maxConcurrent: 1.5 }, {}, /maxConcurrent` must be a whole number of at least 1/],
     ['a negative maxQueue', { clientId: 'api', clientSecret: 's', maxQueue: -1 }, {}, /maxQueue` must be a whole number of at least 0/],
+    ['a fractional maxQueuePerClient', { clientId: 'api', clientSecret: 's', maxQueuePerClient: 2.5 }, {}, /maxQueuePerClient` must be a whole number of at least 0 \(default 100\)/],
     ['an unknown tokens value', { clientId: 'api', clientSecret: 's', tokens: 'jwt' }, {}, /tokens` must be 'opaque' or 'all'/],
     ['an unknown assertionAudience', { clientId: 'api', clientAuth: 'private_key_jwt', privateKey: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd' }, assertionAudience: 'token_endpoint' }, {}, /assertionAudience` must be 'issuer' \(RFC 7523bis, the default\) or 'endpoint'/],
     ['assertionAudience without private_key_jwt', { clientId: 'api', clientSecret: 's', assertionAudience: 'endpoint' }, {}, /assertionAudience` is only used with `clientAuth: 'private_key_jwt'`/],
