@@ -68,7 +68,7 @@ export async function establishAnswer<TClaims extends object>(
   // a plain bearer token, undoing the binding (the binding itself is checked per request, after the cache).
   if (typeName === 'dpop' && !hasJkt(answer.cnf)) throw new InvalidTokenError('claim_missing', 'missing required claim');
   // An answer without iss is the endpoint owner's, when there is one; that issuer too must be accepted (resolveIssuer).
-  const iss = answer.iss ?? checks.defaultIssuer;
+  const iss = answer.iss === undefined ? checks.defaultIssuer : answer.iss;
   if (typeof iss !== 'string' || !(await checks.issuerAccepted(iss))) throw new InvalidTokenError('issuer_invalid', 'token issuer not accepted');
   const audience = answer[checks.audienceClaim];
   if (audience === undefined) {

@@ -31,6 +31,7 @@ describe('introspection/response', () => {
     ['active "true" (a string, not the boolean)', { active: 'true' }, 'token_inactive'],
     ['active 1', { active: 1 }, 'token_inactive'],
     ['another issuer', { iss: 'https://evil.example.com/' }, 'issuer_invalid'],
+    ['a null iss (not an absent one)', { iss: null }, 'issuer_invalid'],
     ['another audience', { aud: 'https://other.example.com' }, 'audience_invalid'],
     ['no audience', { aud: undefined }, 'claim_missing'],
     ['expired', { exp: now() - 60 }, 'token_expired'],
