@@ -15,6 +15,8 @@ export interface AnswerCacheOptions {
   readonly inactiveTtl: number;
   /** The leeway a JWT's `exp` gets, so a cached answer lives exactly as long as a fresh one would pass. */
   readonly clockTolerance: number;
+  /** The verifier's `maxTokenAge`, when set: an answer is never kept past the token's age limit either. */
+  readonly maxTokenAge: number | undefined;
 }
 
 /**
@@ -29,7 +31,7 @@ export function answerKey(scope: string, token: string): string {
 /**
  * Introspection outcomes of one introspector, in memory. Accepted tokens and refused ones live in two
  * LRUs of `max` entries each, so a flood of made-up tokens evicts only other refusals, never the tokens
- * that pass. An accepted token is kept until the sooner of its `exp` and `ttl`; a refusal `inactiveTtl`.
+ * that pass. An accepted token is kept until the soonest of its `exp`, its age limit and `ttl`; a refusal `inactiveTtl`.
  * Accepted tokens are keyed by the token, which their established form holds anyway, so a hit costs no
  * hash; refusals by its SHA-256, so made-up tokens of any length cost 43 characters each.
  */
@@ -60,25 +62,33 @@ export class AnswerCache {
   }
 
   /**
-   * Seconds an answer may be kept, here and in the store: an active one until the sooner of its `exp`
-   * and `ttl`, an inactive one `inactiveTtl`; 0 when it must not be kept.
+   * Seconds from now an answer the server gave at `at` (ms) may still be kept, here and in the store:
+   * an active one until the soonest of its `exp`, its age limit (`iat + maxTokenAge`, both with the
+   * clock tolerance) and `at + ttl`, an inactive one until `at + inactiveTtl`; 0 when it must not be kept. Every check that depends on the clock ends the entry's
+   * life when it would first refuse, so a hit never needs re-checking.
    */
-  ttlOf(answer: Readonly<Record<string, unknown>>): number {
-    if (answer.active !== true) return this.#options.inactiveTtl;
+  ttlOf(answer: Readonly<Record<string, unknown>>, at: number): number {
     const now = Date.now();
-    const { exp, nbf } = answer;
+    const { clockTolerance, maxTokenAge, ttl, inactiveTtl } = this.#options;
+    if (answer.active !== true) return Math.max(0, (at + inactiveTtl * 1000 - now) / 1000);
+    const { exp, nbf, iat } = answer;
     // Accepted within the clock tolerance but not valid yet: ask again until it is.
     if (typeof nbf === 'number' && nbf * 1000 > now) return 0;
-    let expiresAt = now + this.#options.ttl * 1000;
-    if (typeof exp === 'number') expiresAt = Math.min(expiresAt, Math.ceil(exp + this.#options.clockTolerance) * 1000);
+    let expiresAt = at + ttl * 1000;
+    // The answer check refuses once floor(now) >= exp + tolerance, and once floor(now) - iat > maxTokenAge + tolerance.
+    if (typeof exp === 'number') expiresAt = Math.min(expiresAt, Math.ceil(exp + clockTolerance) * 1000);
+    if (maxTokenAge !== undefined && typeof iat === 'number') {
+      expiresAt = Math.min(expiresAt, (Math.floor(iat + maxTokenAge + clockTolerance) + 1) * 1000);
+    }
     return Math.max(0, (expiresAt - now) / 1000);
   }
 
-  /** Keeps an outcome: an accepted one for `ttlOf`, a refusal for `inactiveTtl`. */
-  set(token: string, outcome: Outcome): void {
-    const seconds = 'verified' in outcome ? this.ttlOf(outcome.verified.claims) : this.#options.inactiveTtl;
+  /** Keeps the outcome of an answer given at `at` (ms): an accepted one for `ttlOf`, a refusal until `at + inactiveTtl`. */
+  set(token: string, outcome: Outcome, at: number): void {
+    const now = Date.now();
+    const seconds = 'verified' in outcome ? this.ttlOf(outcome.verified.claims, at) : (at + this.#options.inactiveTtl * 1000 - now) / 1000;
     if (seconds <= 0) return;
-    const entry = { outcome, expiresAt: Date.now() + seconds * 1000 };
+    const entry = { outcome, expiresAt: now + seconds * 1000 };
     if ('verified' in outcome) this.#accepted.set(token, entry);
     else this.#refused.set(refusalKey(token), entry);
   }

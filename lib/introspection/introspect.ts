@@ -1,4 +1,4 @@
-import type { Caller } from '../core/caller.js';
+import { callerKey, type Caller } from '../core/caller.js';
 import { resolveVerifyOptions, type IssuerSettings, type VerifyOptions } from '../core/options.js';
 import type { AccessTokenClaims, VerifiedToken } from '../core/verify.js';
 import type { AuthError} from '../errors.js';
@@ -14,9 +14,9 @@ import { clientAuthenticator } from './client-auth.js';
 import { verifyJwtAnswer } from './jwt-response.js';
 import { limiterFor, QueueFullError } from './limiter.js';
 import { resolveIntrospectionOptions, type IntrospectionOptions } from './options.js';
-import { requestIntrospection } from './request.js';
+import { MAX_ANSWER_DEPTH, requestIntrospection } from './request.js';
 import { establishAnswer, LASTING_REFUSALS, type AnswerChecks } from './response.js';
-import { SharedAnswers } from './shared.js';
+import { SharedAnswers, type StoredAnswer } from './shared.js';
 
 /** Options of `createIntrospector()`: the verification options (issuer, audience, …) and the `introspection` group. */
 export interface IntrospectorOptions extends VerifyOptions {
@@ -25,6 +25,9 @@ export interface IntrospectorOptions extends VerifyOptions {
 
 /** Introspects one opaque token: resolves to a `VerifiedToken` with `source: 'introspection'` or rejects with an `AuthError`. */
 export type Introspector<TClaims extends object = AccessTokenClaims> = (token: string, caller?: Caller) => Promise<VerifiedToken<TClaims>>;
+
+/** An answer's outcome, and when the server gave it (ms): the cache counts its lifetime from then. */
+interface Judged { readonly outcome: Outcome; readonly at: number }
 
 // RFC 6750 2.1 b64token: what a bearer token may be. Anything else is refused before any network call.
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -99,14 +102,21 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     return found;
   };
 
-  const cache = options.cache === false ? undefined : new AnswerCache({ ...options.cache, clockTolerance: verify.clockTolerance });
+  const cache = options.cache === false ? undefined : new AnswerCache({ ...options.cache, clockTolerance: verify.clockTolerance, maxTokenAge: verify.maxTokenAge });
   const shared = cache === undefined || verify.store === undefined ? undefined : new SharedAnswers(verify.store, () => source, verify.fetchTimeout, onEvent);
-  const scope = `${options.endpoint ?? options.issuer!}\u0000${options.clientId}`;
+  // Everything that changes what a stored answer means to its reader: whom we asked and as whom, whether
+  // it was signed and by whose keys under which algorithms, and the audience it was judged for. A
+  // service reading another's answers must never get one checked less than it would check it itself.
+  const scope = JSON.stringify([
+    options.endpoint ?? options.issuer!, options.clientId,
+    options.jwtResponse ? ['jwt', options.issuer!, verify.jwksUri ?? null, [...verify.algorithms].sort()] : 'json',
+    [...verify.audiences].sort(), verify.audienceClaim,
+  ]);
 
-  /** One call to the authorization server, within the per-server bound. Resolves to its (verified) answer. */
-  async function call(token: string): Promise<Record<string, unknown>> {
+  /** One call to the authorization server, within the per-server bound and the caller's share of it. Resolves to its (verified) answer. */
+  async function call(token: string, share: string | undefined): Promise<Record<string, unknown>> {
     const url = await endpointOf();
-    return limiterFor(url, options.maxConcurrent, options.maxQueue).run(async () => {
+    return limiterFor(url, options.maxConcurrent, options.maxQueue, options.maxQueuePerClient).run(async () => {
       // RFC 7523 3: the assertion is meant for the authorization server: its issuer (RFC 7523bis), or the
       // endpoint where a server wants that (Okta) or the issuer is not known (several issuers).
       const credentials = await authenticateClient(options.assertionAudience === 'endpoint' ? url : options.issuer ?? url);
@@ -114,16 +124,21 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
         fetch: verify.fetch, timeout: verify.fetchTimeout, maxBytes: verify.maxResponseBytes, jwtResponse: options.jwtResponse,
       });
       if ('json' in raw) return raw.json;
-      return verifyJwtAnswer(raw.jwt, { keySetFor: keySetOf, clientId: options.clientId, algorithms: verify.algorithms, clockTolerance: verify.clockTolerance });
-    });
+      // RFC 9701 5: only the server that owns the endpoint may sign its answers (resolved at startup when jwtResponse is on).
+      const owner = options.issuer!;
+      return verifyJwtAnswer(raw.jwt, {
+        issuer: owner, keySet: () => keySetOf(owner), clientId: options.clientId, algorithms: verify.algorithms,
+        clockTolerance: verify.clockTolerance, maxJsonDepth: MAX_ANSWER_DEPTH,
+      });
+    }, share);
   }
 
-  async function judge(token: string, answer: Record<string, unknown>, fromStore: boolean): Promise<Outcome> {
+  async function judge(token: string, answer: Record<string, unknown>, at: number, fromStore: boolean): Promise<Judged> {
     emit(onEvent, { type: 'token_introspected', source, active: answer.active === true, shared: fromStore });
     try {
-      return { verified: await establishAnswer<TClaims>(token, answer, checks) };
+      return { outcome: { verified: await establishAnswer<TClaims>(token, answer, checks) }, at };
     } catch (error) {
-      if (error instanceof InvalidTokenError) return { refused: error.code, description: error.message };
+      if (error instanceof InvalidTokenError) return { outcome: { refused: error.code, description: error.message }, at };
       throw error;
     }
   }
@@ -144,28 +159,32 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     emit(onEvent, { type: 'introspection_failed', source, failure: failure?.reason ?? 'network', status: failure?.status });
   }
 
-  async function ask(token: string): Promise<Outcome> {
+  /** A stored answer this introspector may still use: within its own ttl, whatever the writer's. */
+  const usable = (stored: StoredAnswer | undefined): stored is StoredAnswer => stored !== undefined && cache!.ttlOf(stored.answer, stored.at) > 0;
+
+  async function ask(token: string, share: string | undefined): Promise<Judged> {
     // The store is shared, so its keys must not reveal tokens; hashed only here, on a miss.
     const key = shared === undefined ? '' : answerKey(scope, token);
     if (shared !== undefined) {
       const stored = await shared.read(key);
-      if (stored !== undefined) return judge(token, stored, true);
+      if (usable(stored)) return judge(token, stored.answer, stored.at, true);
       // Another process is asking about this token: wait for its answer rather than asking too.
       if (await shared.lock(key) === false) {
         const waited = await shared.awaitOther(key);
-        if (waited !== undefined) return judge(token, waited, true);
+        if (usable(waited)) return judge(token, waited.answer, waited.at, true);
       }
     }
     let answer: Record<string, unknown>;
     try {
-      answer = await call(token);
+      answer = await call(token, share);
     } catch (error) {
-      shared?.publish(key, undefined, 0);
+      shared?.publish(key, undefined, 0, 0);
       reportFailure(error);
       throw error;
     }
-    shared?.publish(key, answer, cache!.ttlOf(answer));
-    return judge(token, answer, false);
+    const at = Date.now();
+    shared?.publish(key, answer, cache!.ttlOf(answer, at), at);
+    return judge(token, answer, at, false);
   }
 
   /** A fresh error per request (each is reported and given a realm on its own). */
@@ -184,8 +203,30 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     return Promise.reject(new InvalidTokenError(code, description));
   };
 
-  const inflight = new Map<string, Promise<Outcome>>();
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- caller: bounds one client's share of the queue (next commit)
+  /** Calls being made, by token, and whose share of the queue each was made in. */
+  const inflight = new Map<string, { readonly outcome: Promise<Outcome>; readonly share: string | undefined }>();
+
+  function introspectNew(token: string, share: string | undefined, retried: boolean): Promise<VerifiedToken<TClaims>> {
+    // Concurrent requests with one new token share one call, its answer and its failure alike.
+    let pending = inflight.get(token);
+    if (pending === undefined) {
+      const outcome = ask(token, share).then(({ outcome, at }) => {
+        if ('verified' in outcome || LASTING_REFUSALS.has(outcome.refused)) cache?.set(token, outcome, at);
+        return outcome;
+      });
+      const made = (pending = { outcome, share });
+      inflight.set(token, made);
+      const forget = (): void => void (inflight.get(token) === made && inflight.delete(token));
+      outcome.then(forget, forget);
+    }
+    const owner = pending.share;
+    return pending.outcome.then(settle, (error: unknown) => {
+      // Joined a call refused because another caller's share was full: this caller's own share decides.
+      if (error instanceof QueueFullError && owner !== share && !retried) return introspectNew(token, share, true);
+      return Promise.reject(unavailable(error));
+    });
+  }
+
   const introspectToken: Introspector<TClaims> = (token, caller) => {
     if (typeof token !== 'string' || token.length > verify.maxTokenLength) return Promise.reject(new InvalidTokenError('token_too_large', 'token too large'));
     if (!B64TOKEN.test(token)) return Promise.reject(new InvalidTokenError('token_malformed', 'malformed token'));
@@ -193,18 +234,8 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     // anyway, and hashing it cost more than the rest of a cached request's work.
     const hit = cache?.get(token);
     if (hit !== undefined) return settle(hit);
-    // Concurrent requests with one new token share one call, its answer and its failure alike.
-    let pending = inflight.get(token);
-    if (pending === undefined) {
-      pending = ask(token).then((outcome) => {
-        if ('verified' in outcome || LASTING_REFUSALS.has(outcome.refused)) cache?.set(token, outcome);
-        return outcome;
-      });
-      inflight.set(token, pending);
-      const forget = (): void => void inflight.delete(token);
-      pending.then(forget, forget);
-    }
-    return pending.then(settle, (error: unknown) => Promise.reject(unavailable(error)));
+    // The caller is read only here, on a miss: its share of the queue bounds what its new tokens may cost.
+    return introspectNew(token, caller === undefined ? undefined : callerKey(caller), false);
   };
 
   const introspect: Introspector<TClaims> = onEvent === undefined ? introspectToken : (token, caller) => introspectToken(token, caller).catch((error: unknown) => {

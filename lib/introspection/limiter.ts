@@ -1,4 +1,4 @@
-/** Thrown by `CallLimiter.run` when the wait queue is full; the caller answers 503. */
+/** Thrown by `CallLimiter.run` when the wait queue (or the caller's share of it) is full; the caller answers 503. */
 export class QueueFullError extends Error {
   constructor() {
     super('too many introspection calls waiting');
@@ -8,20 +8,30 @@ export class QueueFullError extends Error {
 
 /**
  * Bounds the calls to one authorization server: at most `maxConcurrent` in flight, at most `maxQueue`
- * waiting (first come, first served), the rest refused at once. A flood of made-up tokens then costs the
- * server no more than `maxConcurrent` concurrent calls, and costs us a bounded queue, never unbounded memory.
+ * waiting, the rest refused at once. A flood of made-up tokens then costs the server no more than
+ * `maxConcurrent` concurrent calls, and costs us a bounded queue, never unbounded memory.
+ *
+ * Who gets the queue: each caller (a client address) may have at most `maxQueuePerClient` calls
+ * waiting, and a freed slot goes to the callers in turn (round robin; first come, first served within
+ * one caller). So one client flooding fills its own share, not the queue, and its backlog does not
+ * delay another client's call by more than one call per waiting client. Calls without a caller (the
+ * core used directly) share one share bounded by `maxQueue` alone.
  */
 export class CallLimiter {
   readonly maxConcurrent: number;
   readonly maxQueue: number;
+  readonly maxQueuePerClient: number;
   #active = 0;
-  readonly #queue: (() => void)[] = [];
+  #queued = 0;
+  /** Waiting calls per caller, oldest first; the map's order is the order callers are served in. */
+  readonly #queues = new Map<string | undefined, (() => void)[]>();
   /** The most calls ever in flight at once, for observability and specs. */
   peak = 0;
 
-  constructor(maxConcurrent: number, maxQueue: number) {
+  constructor(maxConcurrent: number, maxQueue: number, maxQueuePerClient = maxQueue) {
     this.maxConcurrent = maxConcurrent;
     this.maxQueue = maxQueue;
+    this.maxQueuePerClient = maxQueuePerClient;
   }
 
   /** Calls in flight now. */
@@ -31,15 +41,18 @@ export class CallLimiter {
 
   /** Calls waiting now. */
   get queued(): number {
-    return this.#queue.length;
+    return this.#queued;
   }
 
-  /** Runs `call` when a slot is free; rejects with `QueueFullError` when the queue is full. */
-  async run<T>(call: () => Promise<T>): Promise<T> {
+  /** Runs `call` for a caller's `share` when a slot is free; rejects with `QueueFullError` when the queue or the share is full. */
+  async run<T>(call: () => Promise<T>, share?: string): Promise<T> {
     if (this.#active >= this.maxConcurrent) {
-      if (this.#queue.length >= this.maxQueue) throw new QueueFullError();
+      let queue = this.#queues.get(share);
+      if (this.#queued >= this.maxQueue || (share !== undefined && (queue?.length ?? 0) >= this.maxQueuePerClient)) throw new QueueFullError();
+      if (queue === undefined) this.#queues.set(share, (queue = []));
+      this.#queued++;
       // The slot is handed over by the call that finishes, so #active never dips and lets a newcomer jump the queue.
-      await new Promise<void>((resolve) => this.#queue.push(resolve));
+      await new Promise<void>((resolve) => queue.push(resolve));
     } else {
       this.#active++;
     }
@@ -47,10 +60,22 @@ export class CallLimiter {
     try {
       return await call();
     } finally {
-      const next = this.#queue.shift();
+      const next = this.#next();
       if (next === undefined) this.#active--;
       else next();
     }
+  }
+
+  /** The oldest call of the caller whose turn it is; that caller goes to the back of the line. */
+  #next(): (() => void) | undefined {
+    for (const [share, queue] of this.#queues) {
+      const next = queue.shift()!;
+      this.#queues.delete(share);
+      if (queue.length > 0) this.#queues.set(share, queue);
+      this.#queued--;
+      return next;
+    }
+    return undefined;
   }
 }
 
@@ -59,9 +84,9 @@ export class CallLimiter {
 const limiters = new Map<string, CallLimiter>();
 
 /** The process-wide limiter of an endpoint with these bounds. */
-export function limiterFor(endpoint: string, maxConcurrent: number, maxQueue: number): CallLimiter {
-  const id = `${maxConcurrent} ${maxQueue} ${endpoint}`;
+export function limiterFor(endpoint: string, maxConcurrent: number, maxQueue: number, maxQueuePerClient: number): CallLimiter {
+  const id = `${maxConcurrent} ${maxQueue} ${maxQueuePerClient} ${endpoint}`;
   let limiter = limiters.get(id);
-  if (limiter === undefined) limiters.set(id, (limiter = new CallLimiter(maxConcurrent, maxQueue)));
+  if (limiter === undefined) limiters.set(id, (limiter = new CallLimiter(maxConcurrent, maxQueue, maxQueuePerClient)));
   return limiter;
 }

@@ -25,9 +25,9 @@ export interface IntrospectionOptions {
   privateKey?: JWK | KeyObject | CryptoKey | undefined;
   /**
    * With `private_key_jwt`: the `aud` of the client assertion. `'issuer'` (default): the authorization
-   * server's issuer identifier, as RFC 7523bis prefers (with several issuers, the endpoint URL: the issuer
-   * is not known before the answer). `'endpoint'`: the URL of the introspection endpoint called, which
-   * Okta requires.
+   * server's issuer identifier, as RFC 7523bis prefers (with several issuers, `introspection.issuer`, or
+   * the endpoint URL without it). `'endpoint'`: the URL of the introspection endpoint called, which Okta
+   * requires.
    */
   assertionAudience?: 'issuer' | 'endpoint' | undefined;
   /**
@@ -36,6 +36,14 @@ export interface IntrospectionOptions {
    * `resolveIssuer`, `jwksUri` or `secret`: then we cannot tell which server to ask.
    */
   endpoint?: string | undefined;
+  /**
+   * The issuer identifier of the authorization server that owns `endpoint`. With one configured issuer it
+   * is that issuer (leave this unset). With several issuers or `resolveIssuer` it is required for
+   * `jwtResponse`: only this server's key may sign an answer (RFC 9701 5), so another accepted tenant
+   * cannot vouch for a token. When set, an answer without `iss` is attributed to this server, and a
+   * `private_key_jwt` assertion is addressed to it. It must be an issuer this API accepts.
+   */
+  issuer?: string | undefined;
   /**
    * `'opaque'` (default): JWT-shaped tokens (three dot-separated segments) are verified locally, every
    * other token is introspected. `'all'`: every token is introspected, so revoking a JWT takes effect too.
@@ -63,6 +71,13 @@ export interface IntrospectionOptions {
   maxConcurrent?: number | undefined;
   /** Calls waiting for a free slot, per endpoint; beyond it requests get 503 with `Retry-After`. Default 1000. */
   maxQueue?: number | undefined;
+  /**
+   * Calls one client may have waiting, per endpoint; beyond it that client's new tokens get 503 with
+   * `Retry-After` while other clients' calls still queue, and waiting calls are served round robin by
+   * client. A client is `ctx.request.ip`: behind a reverse proxy set `app.proxy` (so it is the
+   * `X-Forwarded-For` client), or every request shares the proxy's one share. Default 100.
+   */
+  maxQueuePerClient?: number | undefined;
 }
 
 /** The introspection defaults, in one place. */
@@ -75,6 +90,7 @@ export const INTROSPECTION_DEFAULTS = Object.freeze({
   cache: Object.freeze({ max: 10_000, ttl: 60, inactiveTtl: 5 }),
   maxConcurrent: 32,
   maxQueue: 1000,
+  maxQueuePerClient: 100,
   /** `Retry-After` of a 503 when the server sent none. */
   retryAfter: 5,
 });
@@ -86,7 +102,11 @@ export interface ResolvedIntrospectionOptions {
   readonly privateKey: JWK | KeyObject | CryptoKey | undefined;
   readonly assertionAudience: 'issuer' | 'endpoint';
   readonly endpoint: string | undefined;
-  /** The one issuer whose metadata names the endpoint (and whose key set verifies RFC 9701 answers); undefined with several. */
+  /**
+   * The issuer that owns the endpoint: the one configured issuer (whose metadata names the endpoint), or
+   * `introspection.issuer`. Only its key set verifies RFC 9701 answers. Undefined with several issuers
+   * and no `introspection.issuer`.
+   */
   readonly issuer: string | undefined;
   readonly tokens: 'opaque' | 'all';
   readonly jwtResponse: boolean;
@@ -94,6 +114,7 @@ export interface ResolvedIntrospectionOptions {
   readonly cache: { readonly max: number; readonly ttl: number; readonly inactiveTtl: number } | false;
   readonly maxConcurrent: number;
   readonly maxQueue: number;
+  readonly maxQueuePerClient: number;
   readonly retryAfter: number;
 }
 
@@ -133,6 +154,26 @@ function resolveCache(cache: IntrospectionOptions['cache']): ResolvedIntrospecti
     ttl: seconds('cache.ttl', cache?.ttl, defaults.ttl, true),
     inactiveTtl: seconds('cache.inactiveTtl', cache?.inactiveTtl, defaults.inactiveTtl, false),
   });
+}
+
+/** The issuer that owns the endpoint: `introspection.issuer`, checked against the accepted issuers, or the one configured. */
+function resolveOwner(owner: unknown, single: string | undefined, jwtResponse: boolean, verify: ResolvedVerifyOptions): string | undefined {
+  if (owner === undefined) {
+    if (jwtResponse && single === undefined) {
+      throw new ConfigurationError('set `introspection.issuer` to the issuer identifier of the authorization server that owns `introspection.endpoint`: with several issuers or `resolveIssuer`, `jwtResponse` (RFC 9701) must know whose key may sign the answers, or any accepted issuer could vouch for another\'s tokens.');
+    }
+    return single;
+  }
+  if (typeof owner !== 'string' || !providerUrlAllowed(owner, verify.allowInsecureHttp)) {
+    throw new ConfigurationError(`\`introspection.issuer\` must be the issuer identifier (an https URL) of the authorization server that owns \`introspection.endpoint\`; got ${JSON.stringify(owner)}.`);
+  }
+  if (single !== undefined && owner !== single) {
+    throw new ConfigurationError('`introspection.issuer` differs from the one configured `issuer`, which owns the endpoint: drop `introspection.issuer`.');
+  }
+  if (verify.resolveIssuer === undefined && !verify.issuers.includes(owner)) {
+    throw new ConfigurationError('`introspection.issuer` must be one of the issuers this API accepts (`issuer`), or one `resolveIssuer` accepts.');
+  }
+  return owner;
 }
 
 /** Validates and freezes the introspection group once, at startup, against the verification options. */
@@ -179,6 +220,7 @@ export function resolveIntrospectionOptions(input: IntrospectionOptions, verify:
   if (jwtResponse && verify.secret !== undefined) {
     throw new ConfigurationError('`introspection.jwtResponse` (RFC 9701) verifies answers with the issuer\'s key set: it cannot be combined with `secret`.');
   }
+  const issuer = resolveOwner(input.issuer, single, jwtResponse, verify);
   const tokens = input.tokens ?? INTROSPECTION_DEFAULTS.tokens;
   if (tokens !== 'opaque' && tokens !== 'all') throw new ConfigurationError("`introspection.tokens` must be 'opaque' or 'all'.");
   const requireAudience = input.requireAudience ?? INTROSPECTION_DEFAULTS.requireAudience;
@@ -190,13 +232,14 @@ export function resolveIntrospectionOptions(input: IntrospectionOptions, verify:
     privateKey: input.privateKey,
     assertionAudience,
     endpoint,
-    issuer: single,
+    issuer,
     tokens,
     jwtResponse,
     requireAudience,
     cache: resolveCache(input.cache),
     maxConcurrent: count('maxConcurrent', input.maxConcurrent, INTROSPECTION_DEFAULTS.maxConcurrent, 1),
     maxQueue: count('maxQueue', input.maxQueue, INTROSPECTION_DEFAULTS.maxQueue, 0),
+    maxQueuePerClient: count('maxQueuePerClient', input.maxQueuePerClient, INTROSPECTION_DEFAULTS.maxQueuePerClient, 0),
     retryAfter: INTROSPECTION_DEFAULTS.retryAfter,
   });
 }

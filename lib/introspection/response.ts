@@ -1,4 +1,5 @@
 import { deepFreeze } from '../core/cache.js';
+import { invalidTimeClaim } from '../core/numeric-date.js';
 import { parseScopes } from '../core/scopes.js';
 import type { AccessTokenClaims, VerifiedToken } from '../core/verify.js';
 import { InvalidTokenError } from '../errors.js';
@@ -7,7 +8,7 @@ import { InvalidTokenError } from '../errors.js';
 export interface AnswerChecks {
   /** Whether an `iss` is the configured issuer or one `resolveIssuer` accepts. */
   readonly issuerAccepted: (iss: string) => boolean | Promise<boolean>;
-  /** The `iss` given to an answer that has none: the one configured issuer; undefined refuses such answers. */
+  /** The `iss` given to an answer that has none: the endpoint's owner (the one configured issuer, or `introspection.issuer`); undefined refuses such answers. */
   readonly defaultIssuer: string | undefined;
   readonly audiences: readonly string[];
   readonly audienceClaim: string;
@@ -27,7 +28,10 @@ const ACCESS_TOKEN_TYPES = new Set(['bearer', 'dpop', 'access_token', 'urn:ietf:
 const ACCESS_TOKEN_USE = 'access_token';
 // Registered members that are strings when present (RFC 7662 2.2, RFC 7519 4.1); anything else is refused.
 const STRING_CLAIMS = ['sub', 'jti', 'client_id', 'azp', 'username', 'token_type', 'token_use'] as const;
-const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const;
+
+function hasJkt(cnf: unknown): boolean {
+  return cnf !== null && typeof cnf === 'object' && (cnf as { jkt?: unknown }).jkt !== undefined;
+}
 
 function audienceMatches(value: unknown, audiences: readonly string[]): boolean {
   if (typeof value === 'string') return audiences.includes(value);
@@ -41,8 +45,9 @@ export const LASTING_REFUSALS: ReadonlySet<string> = new Set([
 
 /**
  * Turns an authorization server's answer into a `VerifiedToken`, checked as a JWT would be: `active`
- * must be the boolean true; then `token_type` (and Hydra's `token_use`), `iss`, the audience, `exp`/`nbf`/`iat` with the clock
- * tolerance, the string members and the scopes. Refusals are `InvalidTokenError`s (401).
+ * must be the boolean true; then `token_type` (and Hydra's `token_use`; a DPoP one needs `cnf.jkt`), `iss`,
+ * the audience, the time members (one NumericDate rule; `exp`/`nbf`/`iat` with the clock tolerance),
+ * the string members and the scopes. Refusals are `InvalidTokenError`s (401).
  */
 export async function establishAnswer<TClaims extends object>(
   token: string,
@@ -55,13 +60,16 @@ export async function establishAnswer<TClaims extends object>(
     if (answer[name] !== undefined && typeof answer[name] !== 'string') throw new InvalidTokenError('claim_invalid', 'invalid claim');
   }
   const use = answer.token_use;
-  if ((type !== undefined && !ACCESS_TOKEN_TYPES.has((type as string).toLowerCase())) || (use !== undefined && (use as string).toLowerCase() !== ACCESS_TOKEN_USE)) {
+  const typeName = (type as string | undefined)?.toLowerCase();
+  if ((typeName !== undefined && !ACCESS_TOKEN_TYPES.has(typeName)) || (use !== undefined && (use as string).toLowerCase() !== ACCESS_TOKEN_USE)) {
     throw new InvalidTokenError('typ_invalid', 'token type not accepted');
   }
-  let iss = answer.iss;
-  if (iss === undefined) iss = checks.defaultIssuer;
-  else if (typeof iss !== 'string' || !(await checks.issuerAccepted(iss))) iss = undefined;
-  if (iss === undefined) throw new InvalidTokenError('issuer_invalid', 'token issuer not accepted');
+  // RFC 9449 6.2: a DPoP token's answer carries its key's thumbprint. Without it the token would pass as
+  // a plain bearer token, undoing the binding (the binding itself is checked per request, after the cache).
+  if (typeName === 'dpop' && !hasJkt(answer.cnf)) throw new InvalidTokenError('claim_missing', 'missing required claim');
+  // An answer without iss is the endpoint owner's, when there is one; that issuer too must be accepted (resolveIssuer).
+  const iss = answer.iss === undefined ? checks.defaultIssuer : answer.iss;
+  if (typeof iss !== 'string' || !(await checks.issuerAccepted(iss))) throw new InvalidTokenError('issuer_invalid', 'token issuer not accepted');
   const audience = answer[checks.audienceClaim];
   if (audience === undefined) {
     if (checks.requireAudience || checks.audienceClaim !== 'aud') throw new InvalidTokenError('claim_missing', 'missing required claim');
@@ -71,11 +79,7 @@ export async function establishAnswer<TClaims extends object>(
   for (const name of checks.requiredClaims) {
     if (answer[name] === undefined) throw new InvalidTokenError('claim_missing', 'missing required claim');
   }
-  for (const name of TIME_CLAIMS) {
-    if (answer[name] !== undefined && (typeof answer[name] !== 'number' || !Number.isFinite(answer[name]))) {
-      throw new InvalidTokenError('claim_invalid', 'invalid claim');
-    }
-  }
+  if (invalidTimeClaim(answer) !== undefined) throw new InvalidTokenError('claim_invalid', 'invalid claim');
   const { exp, nbf, iat } = answer as { exp?: number; nbf?: number; iat?: number };
   const now = Date.now() / 1000;
   const tolerance = checks.clockTolerance;

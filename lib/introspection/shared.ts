@@ -8,6 +8,15 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 type Operation = 'get' | 'set' | 'lock' | 'unlock';
 
+/** A stored answer and when the server gave it (ms since the epoch): each reader bounds its age by its own `cache.ttl`. */
+export interface StoredAnswer {
+  readonly answer: Record<string, unknown>;
+  readonly at: number;
+}
+
+// v2 added `at`: a v1 entry (no age) is a miss, so a reader never keeps an answer longer than its own ttl allows.
+const VERSION = 2;
+
 /**
  * Introspection answers in a shared store (Redis, say), so that every process of a service asks the
  * authorization server once per token: keyed by the hashed answer key, stored with the TTL the cache
@@ -31,13 +40,15 @@ export class SharedAnswers {
   }
 
   /** The stored answer for a key, or undefined (none, unreadable, or the store failed). */
-  async read(key: string): Promise<Record<string, unknown> | undefined> {
+  async read(key: string): Promise<StoredAnswer | undefined> {
     const value = await this.#call('get', () => this.#store.get(this.#name(key)));
     if (typeof value !== 'string') return undefined;
     try {
-      const entry = JSON.parse(value) as { v?: unknown; answer?: unknown };
-      const answer = entry.v === 1 ? entry.answer : undefined;
-      return answer !== null && typeof answer === 'object' && !Array.isArray(answer) ? answer as Record<string, unknown> : undefined;
+      const entry = JSON.parse(value) as { v?: unknown; answer?: unknown; at?: unknown };
+      const { answer, at } = entry.v === VERSION ? entry : {};
+      if (answer === null || typeof answer !== 'object' || Array.isArray(answer) || typeof at !== 'number' || !Number.isFinite(at)) return undefined;
+      // A writer whose clock runs ahead must not make an answer look younger than it is here.
+      return { answer: answer as Record<string, unknown>, at: Math.min(at, Date.now()) };
     } catch {
       return undefined;
     }
@@ -51,7 +62,7 @@ export class SharedAnswers {
   }
 
   /** Waits up to `timeout` for another process to store the answer of a key. */
-  async awaitOther(key: string): Promise<Record<string, unknown> | undefined> {
+  async awaitOther(key: string): Promise<StoredAnswer | undefined> {
     const deadline = performance.now() + this.#timeout * 1000;
     while (performance.now() < deadline) {
       await sleep(POLL);
@@ -61,12 +72,12 @@ export class SharedAnswers {
     return undefined;
   }
 
-  /** Stores an answer for `ttl` seconds (none when 0) and releases the lock, in the background. */
-  publish(key: string, answer: Record<string, unknown> | undefined, ttl: number): void {
+  /** Stores an answer given at `at` for `ttl` seconds (none when 0) and releases the lock, in the background. */
+  publish(key: string, answer: Record<string, unknown> | undefined, ttl: number, at: number): void {
     const store = this.#store;
     const name = this.#name(key);
     const stored = answer === undefined || ttl <= 0 ? Promise.resolve(undefined)
-      : this.#call('set', () => store.set(name, JSON.stringify({ v: 1, answer }), ttl));
+      : this.#call('set', () => store.set(name, JSON.stringify({ v: VERSION, at, answer }), ttl));
     void stored.then(() => (store.unlock === undefined ? undefined : this.#call('unlock', () => store.unlock!(`${name}:lock`))));
   }
 

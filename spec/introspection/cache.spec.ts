@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { install } from '@sinonjs/fake-timers';
+import type { KeyStore } from '../../lib/index.js';
 import { answerKey } from '../../lib/introspection/cache.js';
 import { rejection } from '../support/rejection.js';
 import { useServer } from './support.js';
@@ -71,6 +72,39 @@ describe('introspection/cache', () => {
     date.tick(2_000);
     expect((await rejection(introspect(token))).code).to.equal('token_expired');
     expect(server.requests).to.have.length(2);
+  });
+
+  // Defect 5 of issue 19: with maxTokenAge 10 and clockTolerance 5, a cached answer passed at ages 18, 22 and 30 s.
+  it('keeps an active answer no longer than iat + maxTokenAge + clockTolerance, as the JWT cache does', async () => {
+    const { server } = setup;
+    const date = fakeDate();
+    const iat = now();
+    const token = server.issue({ iat, exp: iat + 300 });
+    const introspect = setup.introspectorFor({ maxTokenAge: 10, clockTolerance: 5 });
+    await introspect(token);
+    date.setSystemTime((iat + 15) * 1000 + 999);
+    expect((await introspect(token)).source).to.equal('introspection');
+    expect(server.requests).to.have.length(1);
+    const codes = [];
+    for (const age of [18, 22, 30]) {
+      date.setSystemTime((iat + age) * 1000);
+      codes.push((await rejection(introspect(token))).code);
+    }
+    expect(codes).to.deep.equal(['token_too_old', 'token_too_old', 'token_too_old']);
+  });
+
+  it('stores an active answer in the shared store no longer than iat + maxTokenAge + clockTolerance either', async () => {
+    const { server } = setup;
+    const ttls: number[] = [];
+    const store: KeyStore = { get: () => Promise.resolve(undefined), set: (key, _value, ttl) => {
+      if (key.startsWith('koa-token-guard:introspection:')) ttls.push(ttl);
+      return Promise.resolve();
+    } };
+    const token = server.issue({ iat: now(), exp: now() + 300 });
+    await setup.introspectorFor({ store, maxTokenAge: 10, clockTolerance: 5 })(token);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ttls).to.have.length(1);
+    expect(ttls[0]).to.be.within(15, 16);
   });
 
   it('remembers an inactive answer for inactiveTtl only, so a replayed dead token cannot hammer the server', async () => {

@@ -77,6 +77,35 @@ describe('introspection/limiter', () => {
     expect([limiter.active, limiter.queued, limiter.peak]).to.deep.equal([0, 0, 1]);
   });
 
+  it('caps each caller\'s waiting calls at maxQueuePerClient and serves callers round robin', async () => {
+    const limiter = new CallLimiter(1, 10, 3);
+    const order: string[] = [];
+    let release!: () => void;
+    const first = limiter.run(() => new Promise<void>((resolve) => { release = resolve; }), 'a');
+    const run = (name: string, share: string) => limiter.run(() => { order.push(name); return Promise.resolve(); }, share).catch((e: unknown) => e);
+    const waiting = [run('a1', 'a'), run('a2', 'a'), run('a3', 'a'), run('a4', 'a'), run('b1', 'b'), run('b2', 'b')];
+    await Promise.resolve();
+    expect([limiter.active, limiter.queued]).to.deep.equal([1, 5]);
+    release();
+    const results = await Promise.all([first, ...waiting]);
+    expect(results[4]).to.be.instanceOf(QueueFullError);
+    expect(order).to.deep.equal(['a1', 'b1', 'a2', 'b2', 'a3']);
+    expect([limiter.active, limiter.queued]).to.deep.equal([0, 0]);
+  });
+
+  it('bounds calls without a caller (the core used directly) by maxQueue alone', async () => {
+    const limiter = new CallLimiter(1, 5, 1);
+    let release!: () => void;
+    const first = limiter.run(() => new Promise<void>((resolve) => { release = resolve; }));
+    const waiting = Array.from({ length: 6 }, () => limiter.run(() => Promise.resolve()).catch((e: unknown) => e));
+    await Promise.resolve();
+    expect(limiter.queued).to.equal(5);
+    release();
+    const results = await Promise.all(waiting);
+    expect(results.filter((r) => r instanceof QueueFullError)).to.have.length(1);
+    await first;
+  });
+
   it('frees the slot of a call that fails, and refuses beyond the queue with QueueFullError', async () => {
     const limiter = new CallLimiter(1, 0);
     await limiter.run(() => Promise.reject(new Error('boom'))).catch(() => undefined);

@@ -8,7 +8,7 @@ const build = (introspection: unknown, extra: Record<string, unknown> = {}) => (
 describe('introspection/options', () => {
   it('has its defaults in one frozen object', () => {
     expect(Object.isFrozen(INTROSPECTION_DEFAULTS) && Object.isFrozen(INTROSPECTION_DEFAULTS.cache)).to.be.true;
-    expect(INTROSPECTION_DEFAULTS).to.deep.include({ clientAuth: 'client_secret_basic', assertionAudience: 'issuer', tokens: 'opaque', jwtResponse: false, requireAudience: true, maxConcurrent: 32, maxQueue: 1000 });
+    expect(INTROSPECTION_DEFAULTS).to.deep.include({ clientAuth: 'client_secret_basic', assertionAudience: 'issuer', tokens: 'opaque', jwtResponse: false, requireAudience: true, maxConcurrent: 32, maxQueue: 1000, maxQueuePerClient: 100 });
     expect(INTROSPECTION_DEFAULTS.cache).to.deep.equal({ max: 10_000, ttl: 60, inactiveTtl: 5 });
   });
 
@@ -37,9 +37,15 @@ describe('introspection/options', () => {
     ['a cache that is not an object', { clientId: 'api', clientSecret: 's', cache: true }, {}, /cache` must be `false` or an object/],
     ['a fractional maxConcurrent', { clientId: 'api', clientSecret: 's', maxConcurrent: 1.5 }, {}, /maxConcurrent` must be a whole number of at least 1/],
     ['a negative maxQueue', { clientId: 'api', clientSecret: 's', maxQueue: -1 }, {}, /maxQueue` must be a whole number of at least 0/],
+    ['a fractional maxQueuePerClient', { clientId: 'api', clientSecret: 's', maxQueuePerClient: 2.5 }, {}, /maxQueuePerClient` must be a whole number of at least 0 \(default 100\)/],
     ['an unknown tokens value', { clientId: 'api', clientSecret: 's', tokens: 'jwt' }, {}, /tokens` must be 'opaque' or 'all'/],
     ['an unknown assertionAudience', { clientId: 'api', clientAuth: 'private_key_jwt', privateKey: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd' }, assertionAudience: 'token_endpoint' }, {}, /assertionAudience` must be 'issuer' \(RFC 7523bis, the default\) or 'endpoint'/],
     ['assertionAudience without private_key_jwt', { clientId: 'api', clientSecret: 's', assertionAudience: 'endpoint' }, {}, /assertionAudience` is only used with `clientAuth: 'private_key_jwt'`/],
+    ['jwtResponse with several issuers and no introspection.issuer', { clientId: 'api', clientSecret: 's', endpoint: 'https://as.example.com/i', jwtResponse: true }, { issuer: [base.issuer, 'https://b.example.com/'] }, /set `introspection.issuer` to the issuer identifier of the authorization server that owns `introspection.endpoint`/],
+    ['jwtResponse with resolveIssuer and no introspection.issuer', { clientId: 'api', clientSecret: 's', endpoint: 'https://as.example.com/i', jwtResponse: true }, { issuer: undefined, resolveIssuer: () => undefined }, /set `introspection.issuer`/],
+    ['an introspection.issuer this API does not accept', { clientId: 'api', clientSecret: 's', endpoint: 'https://as.example.com/i', issuer: 'https://c.example.com/' }, { issuer: [base.issuer, 'https://b.example.com/'] }, /must be one of the issuers this API accepts/],
+    ['an introspection.issuer other than the one configured issuer', { clientId: 'api', clientSecret: 's', issuer: 'https://c.example.com/' }, {}, /differs from the one configured `issuer`.*drop `introspection.issuer`/],
+    ['an introspection.issuer that is not a URL', { clientId: 'api', clientSecret: 's', endpoint: 'https://as.example.com/i', issuer: 'tenant-a' }, { issuer: undefined, resolveIssuer: () => undefined }, /`introspection.issuer` must be the issuer identifier \(an https URL\)/],
     ['a non-boolean requireAudience', { clientId: 'api', clientSecret: 's', requireAudience: 'no' }, {}, /requireAudience` must be true or false/],
   ];
   for (const [name, introspection, extra, message] of rows) {
@@ -47,6 +53,12 @@ describe('introspection/options', () => {
       expect(build(introspection, extra)).to.throw(ConfigurationError, message);
     });
   }
+
+  it('builds RFC 9701 with several issuers or resolveIssuer once introspection.issuer names the endpoint\'s owner', () => {
+    const introspection = { clientId: 'api', clientSecret: 's', endpoint: 'https://as.example.com/i', jwtResponse: true, issuer: base.issuer };
+    expect(build(introspection, { issuer: [base.issuer, 'https://b.example.com/'] })).to.not.throw();
+    expect(build(introspection, { issuer: undefined, resolveIssuer: () => undefined })).to.not.throw();
+  });
 
   it('checks the group at startup through authenticate() too', () => {
     expect(() => authenticate({ ...base, introspection: { clientId: 'api' } })).to.throw(ConfigurationError, /clientSecret/);

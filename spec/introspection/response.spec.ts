@@ -31,6 +31,7 @@ describe('introspection/response', () => {
     ['active "true" (a string, not the boolean)', { active: 'true' }, 'token_inactive'],
     ['active 1', { active: 1 }, 'token_inactive'],
     ['another issuer', { iss: 'https://evil.example.com/' }, 'issuer_invalid'],
+    ['a null iss (not an absent one)', { iss: null }, 'issuer_invalid'],
     ['another audience', { aud: 'https://other.example.com' }, 'audience_invalid'],
     ['no audience', { aud: undefined }, 'claim_missing'],
     ['expired', { exp: now() - 60 }, 'token_expired'],
@@ -46,6 +47,14 @@ describe('introspection/response', () => {
     ['an unknown token_use', { token_use: 'id_token' }, 'typ_invalid'],
     ['a non-string token_use', { token_use: ['access_token'] }, 'claim_invalid'],
     ['a malformed scope', { scope: ['read:messages'] }, 'scope_claim_invalid'],
+    // One NumericDate rule for every time member (lib/core/numeric-date.ts): finite, 0 to 9999-12-31.
+    ['an exp after 9999-12-31', { exp: 253_402_300_800 }, 'claim_invalid'],
+    ['a negative nbf', { nbf: -1 }, 'claim_invalid'],
+    ['a non-numeric auth_time', { auth_time: 'yesterday' }, 'claim_invalid'],
+    ['a null auth_time', { auth_time: null }, 'claim_invalid'],
+    // RFC 9449 6.2: a DPoP token's answer carries its binding; without one it would pass as a plain bearer token.
+    ['token_type DPoP without cnf', { token_type: 'DPoP' }, 'claim_missing'],
+    ['token_type dpop with a cnf but no jkt', { token_type: 'dpop', cnf: { 'x5t#S256': 'abc' } }, 'claim_missing'],
   ];
   for (const [name, members, code] of refusals) {
     it(`refuses ${name}: 401 invalid_token, code ${code}`, async () => {
@@ -61,7 +70,9 @@ describe('introspection/response', () => {
   for (const type of ['Bearer', 'bearer', 'DPoP', 'access_token', 'urn:ietf:params:oauth:token-type:access_token']) {
     it(`accepts token_type ${type}`, async () => {
       const { server } = setup;
-      expect((await setup.introspectorFor()(server.issue({ token_type: type }))).claims.sub).to.equal('user-1');
+      // A DPoP token comes with its binding (the binding itself is checked per request, after the cache).
+      const cnf = type === 'DPoP' ? { jkt: 'x'.repeat(43) } : undefined;
+      expect((await setup.introspectorFor()(server.issue({ token_type: type, cnf }))).claims.sub).to.equal('user-1');
     });
   }
 
