@@ -105,7 +105,8 @@ export class UserInfoClient {
     this.fetchCount++;
     let body: Record<string, unknown>;
     try {
-      ({ body } = await fetchJson(endpoint, { fetch: withToken, timeout, maxBytes }));
+      // No redirect is followed: the caller's token would go with it to wherever it leads.
+      ({ body } = await fetchJson(endpoint, { fetch: withToken, timeout, maxBytes }, 0));
     } catch (error) {
       throw this.#realm(this.#refusal(error));
     }
