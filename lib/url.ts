@@ -27,3 +27,20 @@ export function providerUrlAllowed(value: unknown, allowInsecureHttp: boolean): 
   const url = new URL(value);
   return url.protocol === 'https:' || allowInsecureHttp || isLoopback(url);
 }
+
+/**
+ * Where a provider's redirect from `from` leads, when it may be followed: a URL that passes the same
+ * rule as the first one (`providerUrlAllowed`), and never from https down to http, even on loopback:
+ * what came over TLS must not be handed on to a plain-http answer.
+ */
+export function redirectTarget(from: string, location: string | null, allowInsecureHttp: boolean): string | undefined {
+  if (location === null) return undefined;
+  let to: URL;
+  try {
+    to = new URL(location, from);
+  } catch {
+    return undefined;
+  }
+  if (to.protocol === 'http:' && new URL(from).protocol === 'https:') return undefined;
+  return providerUrlAllowed(to.href, allowInsecureHttp) ? to.href : undefined;
+}

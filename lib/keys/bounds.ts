@@ -20,6 +20,10 @@ function octets(value: unknown): Buffer | undefined {
   return Buffer.from(value, 'base64url');
 }
 
+function tooLong(value: unknown): boolean {
+  return typeof value === 'string' && value.length > MAX_PARAMETER_LENGTH;
+}
+
 /** Significant bits of a big-endian unsigned integer. */
 function bitLength(bytes: Buffer): number {
   let i = 0;
@@ -37,6 +41,8 @@ function bitLength(bytes: Buffer): number {
 export function keyBoundsDefect(jwk: JWK): string | undefined {
   switch (jwk.kty) {
     case 'RSA': {
+      // Checked first, or a modulus past the decoding limit would read as merely malformed.
+      if (tooLong(jwk.n) || tooLong(jwk.e)) return 'RSA parameter too long';
       const n = octets(jwk.n);
       const e = octets(jwk.e);
       if (n === undefined || e === undefined) return 'RSA parameters missing or malformed';

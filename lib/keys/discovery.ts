@@ -1,4 +1,4 @@
-import { isHttpUrl } from '../url.js';
+import { providerUrlAllowed } from '../url.js';
 import { fetchJson, KeySourceError, type FetchJsonOptions } from './fetch.js';
 
 /** The parts of OpenID Connect Discovery / RFC 8414 metadata this package reads. */
@@ -43,7 +43,8 @@ export async function discover(issuer: string, options: FetchJsonOptions): Promi
     if (body.issuer !== issuer) {
       throw new KeySourceError('issuer_mismatch', `${url} describes another issuer than the configured one; set \`issuer\` to the metadata's exact "issuer" value`);
     }
-    if (!isHttpUrl(body.jwks_uri)) throw new KeySourceError('shape', `${url} has no usable "jwks_uri"`);
+    // The same rule as for a configured URL: https, or http on loopback or with `allowInsecureHttp`.
+    if (!providerUrlAllowed(body.jwks_uri, options.allowInsecureHttp === true)) throw new KeySourceError('shape', `${url} has no usable "jwks_uri"`);
     // OIDC Discovery 3: jwks_uri MUST be https. Plain http only where the issuer itself is (loopback or opted in).
     if (new URL(body.jwks_uri).protocol === 'http:' && new URL(issuer).protocol !== 'http:') {
       throw new KeySourceError('shape', `${url} names an http "jwks_uri" for an https issuer`);

@@ -1,5 +1,7 @@
+import { redirectTarget } from '../url.js';
+
 /** Why a call to the identity provider failed. Internal: clients only ever see a 503. */
-export type FetchFailureReason = 'network' | 'timeout' | 'status' | 'too_large' | 'not_json' | 'shape' | 'issuer_mismatch' | 'jwt_invalid';
+export type FetchFailureReason = 'network' | 'timeout' | 'status' | 'redirect' | 'too_large' | 'not_json' | 'shape' | 'issuer_mismatch' | 'jwt_invalid';
 
 /**
  * A failed request to the provider (discovery, JWKS, userinfo, introspection). Never reaches a client:
@@ -22,10 +24,19 @@ export class KeySourceError extends Error {
 
 export interface FetchJsonOptions {
   fetch: typeof fetch;
-  /** Seconds. */
+  /** Seconds, for the whole request, redirects included. */
   timeout: number;
   maxBytes: number;
+  /**
+   * Whether a redirect may lead to plain http off loopback (the `allowInsecureHttp` verify option).
+   * Default false. Never from https down to http, whatever this says.
+   */
+  allowInsecureHttp?: boolean | undefined;
 }
+
+/** Redirects a discovery or JWKS request follows: enough for a moved document, never a loop. */
+export const MAX_REDIRECTS = 3;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export interface FetchedJson {
   body: Record<string, unknown>;
@@ -78,10 +89,12 @@ export interface FetchedText {
 
 /**
  * Sends one request to the provider with a timeout and a size limit and reads the 200 answer's body.
- * Every failure (network, timeout, non-200, oversize) is a `KeySourceError`, never anything else; a
- * non-200 carries its status and `Retry-After`. Discovery, JWKS, userinfo and introspection share it.
+ * Redirects are followed only up to `maxRedirects` (default none), each hop checked by `redirectTarget`;
+ * callers that send credentials follow none, since they would go to every hop. Every failure (network,
+ * timeout, non-200, a refused redirect, oversize) is a `KeySourceError`, never anything else; a non-200
+ * carries its status and `Retry-After`. Discovery, JWKS, userinfo and introspection share it.
  */
-export async function fetchText(url: string, init: RequestInit, options: FetchJsonOptions): Promise<FetchedText> {
+export async function fetchText(url: string, init: RequestInit, options: FetchJsonOptions, maxRedirects = 0): Promise<FetchedText> {
   // Not AbortSignal.timeout(): its signal and timer stay alive for the whole timeout after the answer,
   // about 1.5 KiB per call, which under a flood of introspection calls is tens of MiB held for nothing.
   const controller = new AbortController();
@@ -89,11 +102,22 @@ export async function fetchText(url: string, init: RequestInit, options: FetchJs
   const signal = controller.signal;
   try {
     let response: Response;
-    try {
-      response = await options.fetch(url, { ...init, signal });
-    } catch (cause) {
-      const timedOut = signal.aborted;
-      throw new KeySourceError(timedOut ? 'timeout' : 'network', timedOut ? `${url} timed out after ${options.timeout} s` : `${url} could not be reached`, { cause });
+    for (let hop = 0, current = url; ; hop++) {
+      try {
+        // Never 'follow': fetch would take any scheme and any number of hops, unchecked.
+        response = await options.fetch(current, { ...init, redirect: 'manual', signal });
+      } catch (cause) {
+        const timedOut = signal.aborted;
+        throw new KeySourceError(timedOut ? 'timeout' : 'network', timedOut ? `${url} timed out after ${options.timeout} s` : `${current} could not be reached`, { cause });
+      }
+      if (maxRedirects === 0 || !REDIRECT_STATUSES.has(response.status)) break;
+      await response.body?.cancel().catch(() => undefined);
+      const next = redirectTarget(current, response.headers.get('location'), options.allowInsecureHttp === true);
+      if (next === undefined || hop >= maxRedirects) {
+        const why = next === undefined ? 'a URL not allowed (plain http, or no valid Location)' : `more than ${maxRedirects} redirects`;
+        throw new KeySourceError('redirect', `${current} redirected to ${why}`, { status: response.status });
+      }
+      current = next;
     }
     if (response.status !== 200) {
       await response.body?.cancel().catch(() => undefined);
@@ -130,10 +154,11 @@ export function parseJsonObject(text: string, url: string): Record<string, unkno
 }
 
 /**
- * GETs a JSON object from the provider with a timeout and a size limit. Every failure (network,
- * timeout, non-200, oversize, non-JSON, not an object) is a `KeySourceError`, never anything else.
+ * GETs a JSON object from the provider with a timeout and a size limit, following up to
+ * `maxRedirects` checked redirects. Every failure (network, timeout, non-200, a refused redirect,
+ * oversize, non-JSON, not an object) is a `KeySourceError`, never anything else.
  */
-export async function fetchJson(url: string, options: FetchJsonOptions): Promise<FetchedJson> {
-  const { response, text } = await fetchText(url, { headers: { accept: 'application/json' }, redirect: 'follow' }, options);
+export async function fetchJson(url: string, options: FetchJsonOptions, maxRedirects = MAX_REDIRECTS): Promise<FetchedJson> {
+  const { response, text } = await fetchText(url, { headers: { accept: 'application/json' } }, options, maxRedirects);
   return { body: parseJsonObject(text, url), maxAge: parseMaxAge(response.headers.get('cache-control')) };
 }

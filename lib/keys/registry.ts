@@ -12,7 +12,10 @@ type KeySource = { jwksUri: string } | { issuer: string };
 // (two routers, say) share keys and fetches. Keyed by fetch and store too, so neither is ever bypassed.
 const registry = new Map<typeof fetch, Map<KeyStore | undefined, Map<string, Entry>>>();
 
-const idOf = (source: KeySource): string => ('jwksUri' in source ? `jwks ${source.jwksUri}` : `issuer ${source.issuer}`);
+// A verifier with `allowInsecureHttp` follows redirects a strict one refuses: they never share a key set.
+const INSECURE = ' (allowInsecureHttp)';
+const idOf = (source: KeySource, options: ResolvedVerifyOptions): string =>
+  ('jwksUri' in source ? `jwks ${source.jwksUri}` : `issuer ${source.issuer}`) + (options.allowInsecureHttp ? INSECURE : '');
 
 function fanOut(hooks: Map<EventHook, number>): EventHook {
   return (event: TokenGuardEvent) => {
@@ -36,7 +39,7 @@ export function keySetFor(source: KeySource, options: ResolvedVerifyOptions, hol
   if (byFetch === undefined) registry.set(options.fetch, (byFetch = new Map<KeyStore | undefined, Map<string, Entry>>()));
   let byStore = byFetch.get(options.store);
   if (byStore === undefined) byFetch.set(options.store, (byStore = new Map<string, Entry>()));
-  const id = idOf(source);
+  const id = idOf(source, options);
   let entry = byStore.get(id);
   if (entry === undefined) {
     const hooks = new Map<EventHook, number>();
@@ -45,6 +48,7 @@ export function keySetFor(source: KeySource, options: ResolvedVerifyOptions, hol
       fetch: options.fetch,
       timeout: options.fetchTimeout,
       maxBytes: options.maxResponseBytes,
+      allowInsecureHttp: options.allowInsecureHttp,
       cooldown: options.cooldown,
       maxAge: options.maxAge,
       maxStale: options.maxStale,
@@ -65,7 +69,7 @@ export function keySetFor(source: KeySource, options: ResolvedVerifyOptions, hol
  */
 export function releaseKeySet(source: KeySource, options: ResolvedVerifyOptions, keySet: RemoteKeySet): void {
   const byStore = registry.get(options.fetch)?.get(options.store);
-  const id = idOf(source);
+  const id = idOf(source, options);
   const entry = byStore?.get(id);
   if (entry === undefined || entry.keySet !== keySet) return; // cleared meanwhile (clearKeySets)
   const hook = options.onEvent;
@@ -88,8 +92,10 @@ export function clearKeySets(url?: string): void {
   }
   for (const byFetch of registry.values()) {
     for (const byStore of byFetch.values()) {
-      byStore.delete(`issuer ${url}`);
-      byStore.delete(`jwks ${url}`);
+      for (const id of [`issuer ${url}`, `jwks ${url}`]) {
+        byStore.delete(id);
+        byStore.delete(id + INSECURE);
+      }
     }
   }
 }

@@ -1,6 +1,7 @@
 import type { JWK } from 'jose';
 import { ASYMMETRIC_ALGORITHMS } from '../core/options.js';
 import { debug } from '../events.js';
+import { keyBoundsDefect } from './bounds.js';
 
 const KTY_BY_ALG_PREFIX: Record<string, string> = { RS: 'RSA', PS: 'RSA', ES: 'EC', Ed: 'OKP' };
 const CRV_BY_ALG: Record<string, string> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521', EdDSA: 'Ed25519', Ed25519: 'Ed25519' };
@@ -17,8 +18,10 @@ export function fits(jwk: JWK, alg: string): boolean {
 
 /**
  * The keys of a JWKS that may verify signatures: `use` absent or `sig`, `key_ops` absent or with
- * `verify`, an asymmetric `kty`, an `alg` (when declared) we verify, no private part. Anything else
- * (encryption keys, `oct` secrets, X25519, odd entries) is dropped here, never considered later.
+ * `verify`, an asymmetric `kty`, an `alg` (when declared) we verify, no private part, and parameters
+ * within the bounds of `keyBoundsDefect` (whoever publishes a key sets what each check with it costs).
+ * Anything else (encryption keys, `oct` secrets, X25519, odd entries, costly keys) is dropped here,
+ * never imported, never considered later.
  */
 export function usableKeys(keys: unknown, source: string): JWK[] {
   if (!Array.isArray(keys)) return [];
@@ -30,10 +33,18 @@ export function usableKeys(keys: unknown, source: string): JWK[] {
       && (k.key_ops === undefined || (Array.isArray(k.key_ops) && k.key_ops.includes('verify')))
       && (k.alg === undefined || KNOWN_ALGS.has(k.alg))
       && (k.kid === undefined || typeof k.kid === 'string')
-      && k.d === undefined;
+      && k.d === undefined
+      && withinBounds(k, source);
   });
-  if (usable.length !== keys.length) debug('%s: ignored %d of %d keys (encryption, private, unknown alg/kty)', source, keys.length - usable.length, keys.length);
+  if (usable.length !== keys.length) debug('%s: ignored %d of %d keys (encryption, private, unknown alg/kty, out of bounds)', source, keys.length - usable.length, keys.length);
   return usable;
+}
+
+/** Whether a key is within bounds; a debug line names why not (never the key, nor its attacker-chosen `kid`). */
+function withinBounds(key: JWK, source: string): boolean {
+  const defect = keyBoundsDefect(key);
+  if (defect !== undefined) debug('%s: key dropped, out of bounds: %s', source, defect);
+  return defect === undefined;
 }
 
 /**

@@ -50,15 +50,30 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
+ * Tokens of one issuer and subject cached at once: a user's few devices, not a client minting tokens,
+ * whose every new token would otherwise evict someone else's answer (one more userinfo call for them).
+ */
+const TOKENS_PER_SUBJECT = 4;
+
+/** A cached answer and its issuer + subject's hash, which holds at most `TOKENS_PER_SUBJECT` entries. */
+interface Cached {
+  readonly info: UserInfo;
+  readonly subject: string;
+}
+
+/**
  * Calls the provider's userinfo endpoint with the caller's access token. Answers are cached per token
  * (by its SHA-256, never shared between two tokens of one user: their scopes may differ) until the
- * token's `exp`, bounded in entries; concurrent lookups for one token share one request. Refusals and
- * failures are never cached.
+ * token's `exp`, bounded in entries and to `TOKENS_PER_SUBJECT` per issuer and subject, so one client
+ * cannot empty the cache for the others; concurrent lookups for one token share one request. Refusals
+ * and failures are never cached.
  */
 export class UserInfoClient {
   readonly #options: UserInfoClientOptions;
   readonly #now: () => number;
-  #cache: LRUCache<string, UserInfo> | undefined;
+  #cache: LRUCache<string, Cached> | undefined;
+  /** Cached token keys per subject, oldest first; a subject is forgotten with its last entry. */
+  readonly #bySubject = new Map<string, Set<string>>();
   readonly #inflight = new Map<string, Promise<UserInfo>>();
   /** Userinfo requests made, for observability and specs. */
   fetchCount = 0;
@@ -75,9 +90,14 @@ export class UserInfoClient {
     if (typeof sub !== 'string') return Promise.reject(this.#realm(new InvalidTokenError('claim_missing', 'missing required claim')));
     const key = createHash('sha256').update(verified.token).digest('base64url');
     // Created on first use: most authenticate() instances never look userinfo up.
-    this.#cache ??= new LRUCache<string, UserInfo>({ max: this.#options.cache.max, perf: { now: this.#now }, ttlResolution: 0 });
+    this.#cache ??= new LRUCache<string, Cached>({
+      max: this.#options.cache.max,
+      perf: { now: this.#now },
+      ttlResolution: 0,
+      dispose: (cached, token) => this.#forget(cached.subject, token),
+    });
     const hit = this.#cache.get(key);
-    if (hit !== undefined) return Promise.resolve(hit);
+    if (hit !== undefined) return Promise.resolve(hit.info);
     let pending = this.#inflight.get(key);
     if (pending === undefined) {
       pending = this.#load(key, verified, sub);
@@ -105,7 +125,8 @@ export class UserInfoClient {
     this.fetchCount++;
     let body: Record<string, unknown>;
     try {
-      ({ body } = await fetchJson(endpoint, { fetch: withToken, timeout, maxBytes }));
+      // No redirect is followed: the caller's token would go with it to wherever it leads.
+      ({ body } = await fetchJson(endpoint, { fetch: withToken, timeout, maxBytes }, 0));
     } catch (error) {
       throw this.#realm(this.#refusal(error));
     }
@@ -113,8 +134,27 @@ export class UserInfoClient {
     const info = deepFreeze(body) as UserInfo;
     const untilExp = claims.exp * 1000 - this.#now();
     const ttl = Math.min(untilExp, (this.#options.cache.ttl ?? Infinity) * 1000);
-    if (ttl >= 1) this.#cache!.set(key, info, { ttl: Math.floor(ttl) });
+    if (ttl >= 1) this.#remember(key, createHash('sha256').update(`${claims.iss}\u0000${sub}`).digest('base64url'), info, Math.floor(ttl));
     return info;
+  }
+
+  /** Caches an answer; a subject at its share makes room with its own oldest token, never another's. */
+  #remember(key: string, subject: string, info: UserInfo, ttl: number): void {
+    const cache = this.#cache!;
+    const held = this.#bySubject.get(subject);
+    if (held !== undefined && held.size >= TOKENS_PER_SUBJECT) cache.delete(held.values().next().value!);
+    cache.set(key, { info, subject }, { ttl });
+    // Looked up again: the set may have evicted this subject's last other entry, and its Set with it.
+    let keys = this.#bySubject.get(subject);
+    if (keys === undefined) this.#bySubject.set(subject, (keys = new Set()));
+    keys.add(key);
+  }
+
+  #forget(subject: string, key: string): void {
+    const keys = this.#bySubject.get(subject);
+    if (keys === undefined) return;
+    keys.delete(key);
+    if (keys.size === 0) this.#bySubject.delete(subject);
   }
 
   #refusal(error: unknown): AuthError {

@@ -103,6 +103,22 @@ describe('users/userinfo', () => {
       expect(endpoint.authorizations).to.deep.equal(['Bearer token-a', 'Bearer token-b', 'Bearer token-c', 'Bearer token-b']);
     });
 
+    it('keeps another user\'s cached answer while one user floods the cache with new tokens: 4 tokens per issuer and subject', async () => {
+      // One client minting tokens (client_credentials: every token has its sub) would otherwise evict
+      // everyone else's answer, each eviction one more userinfo call for them.
+      endpoint.answer((authorization) => [200, { sub: authorization === 'Bearer victim' ? 'user-2' : 'user-1' }]);
+      const c = client({ max: 10 });
+      await c.get(tokenOf('victim', 'user-2'));
+      for (let i = 0; i < 50; i++) await c.get(tokenOf(`flood-${i}`));
+      for (let i = 0; i < 50; i++) await c.get(tokenOf('flood-49')); // one token, many requests
+      await c.get(tokenOf('victim', 'user-2'));
+      expect(endpoint.authorizations.filter((a) => a === 'Bearer victim')).to.have.length(1);
+      // The flooder's own latest tokens stay cached; its older ones make room.
+      for (const i of [46, 47, 48, 49]) await c.get(tokenOf(`flood-${i}`));
+      await c.get(tokenOf('flood-45'));
+      expect(endpoint.count()).to.equal(1 + 50 + 1);
+    });
+
     it('refuses a token without sub with 401 invalid_token, without calling the endpoint', async () => {
       const error = await rejection(client().get(tokenOf('token-a', null)));
       expect([error.status, error.code, error.message]).to.deep.equal([401, 'claim_missing', 'missing required claim']);
