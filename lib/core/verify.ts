@@ -7,6 +7,7 @@ import type { RemoteKeySet } from '../keys/key-set.js';
 import { keySetFor, releaseKeySet } from '../keys/registry.js';
 import { providerUrlAllowed } from '../url.js';
 import type { Caller } from './caller.js';
+import { invalidTimeClaim } from './numeric-date.js';
 import { resolveVerifyOptions, type IssuerSettings, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
 import { deepFreeze, VerifiedTokenCache, type KeyGeneration } from './cache.js';
 import { parseScopes } from './scopes.js';
@@ -64,6 +65,11 @@ const MAX_JSON_DEPTH = 32;
 /** Maps jose's errors to ours with fixed, plain-words descriptions (never jose's message, which may quote claims). */
 function toAuthError(error: unknown): AuthError {
   if (error instanceof AuthError) return error;
+  // jose judges a signed token's times before we see them: -1 is "expired", 1e400 "not yet valid".
+  // Out of the NumericDate range, the claim is invalid, whatever jose made of it.
+  if ((error instanceof errors.JWTClaimValidationFailed || error instanceof errors.JWTExpired) && invalidTimeClaim(error.payload) !== undefined) {
+    return new InvalidTokenError('claim_invalid', 'invalid claim', { cause: error });
+  }
   if (error instanceof errors.JWTExpired) {
     return error.claim === 'iat'
       ? new InvalidTokenError('token_too_old', 'token too old', { cause: error })
@@ -229,6 +235,8 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     } catch (error) {
       throw toAuthError(error);
     }
+    // Before any use of the times (and the verdict cache): Infinity never expires, 1e20 auth_time is always recent.
+    if (invalidTimeClaim(payload) !== undefined) throw new InvalidTokenError('claim_invalid', 'invalid claim');
     const { typ, cty } = header;
     // jose honours b64 only when listed in crit; present without it, it means the signer and we may disagree on the payload (RFC 7797 6).
     if (header.b64 !== undefined || (typeof cty === 'string' && NESTED_CTY.test(cty))) throw new InvalidTokenError('token_malformed', 'malformed token');
