@@ -121,8 +121,9 @@ export interface KeySetsOptions {
    */
   maxPending?: number | undefined;
   /**
-   * `resolveIssuer` calls under way at once for one client (Koa's `ctx.request.ip`; set `app.proxy` behind
-   * a proxy), so one client naming made-up issuers cannot take every place from the others. Calls
+   * `resolveIssuer` calls under way at once for one client (Koa's `ctx.request.ip`; behind a proxy set
+   * `app.proxy` and `app.maxIpsCount` to the number of proxies, else a client picks its own address in
+   * `X-Forwarded-For`), so one client naming made-up issuers cannot take every place from the others. Calls
    * without a client (the core used directly, issuers named by introspection answers) count only
    * towards `maxPending`. At most `maxPending`. Default 10.
    */
