@@ -70,8 +70,17 @@ describe('security: made-up issuers never evict accepted tenants\' key sets (CWE
   }
 
   /** Fails instead of hanging when no answer comes in time. */
-  const within = <T>(ms: number, what: string, promise: Promise<T>): Promise<T> =>
-    Promise.race([promise, sleep(ms).then(() => Promise.reject(new Error(`${what}: no answer within ${ms} ms`)))]);
+  async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    });
+    try {
+      return await Promise.race([promise, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   const tenants = (): Map<string, IssuerSettings> => new Map([[tenantA.issuer, {}], [tenantB.issuer, {}]]);
   const providerCalls = (): number[] => [tenantA.counts.discovery, tenantA.counts.jwks, tenantB.counts.discovery, tenantB.counts.jwks];
