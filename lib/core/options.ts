@@ -24,6 +24,10 @@ export interface VerifyOptions {
    * issuer's settings to accept it, or undefined to refuse the token (401 `issuer_invalid`) before any
    * network call: this function is the allow-list, so never accept an `iss` you do not know. Called
    * once per accepted issuer while its key set is kept (see `keySets`); each accepted issuer gets its own key set, bound to it.
+   * A refusal is remembered for `keySets.refusedTtl` seconds. A call that throws, or has not settled within
+   * `fetchTimeout`, answers 503 `key_source_unavailable`; so do calls past `keySets.maxPending` or
+   * `keySets.maxPendingPerClient`. Its decisions are shared by every verifier and introspector built with
+   * this same function (and the same `keySets` and `allowInsecureHttp`).
    */
   resolveIssuer?: ((iss: string) => IssuerSettings | undefined | Promise<IssuerSettings | undefined>) | undefined;
   /** The token's `aud` (string or array) must contain at least one of these. */
@@ -67,7 +71,7 @@ export interface VerifyOptions {
   maxTokenLength?: number | undefined;
   /** The `fetch` used for every call to the identity provider (a proxy-aware one, say). Default: global `fetch`. */
   fetch?: typeof fetch | undefined;
-  /** Timeout of one discovery or JWKS request. Default 5. */
+  /** Timeout of one discovery or JWKS request, and of one `resolveIssuer` call. Default 5. */
   fetchTimeout?: number | undefined;
   /** Largest discovery or JWKS response accepted, in bytes. Default 524288 (512 KiB). */
   maxResponseBytes?: number | undefined;
@@ -94,12 +98,42 @@ export interface VerifyOptions {
    */
   cache?: { max?: number | undefined; maxTtl?: number | undefined } | false | undefined;
   /**
-   * The key sets of issuers `resolveIssuer` accepted, kept in memory: at most `max`, the least recently
-   * used (by a signature check) dropped first with its keys, and fetched again only when a token of that
-   * issuer needs a key again. Set `max` above the number of tenants active at once, and a key set in
-   * use is never dropped. Configured `issuer`s are always kept. Default `{ max: 1000 }`.
+   * The key sets of issuers `resolveIssuer` accepted, and the look-ups that decide them. Only an accepted
+   * issuer takes a place: tokens naming issuers the resolver refuses, or is still deciding, never push
+   * out a tenant's keys. Configured `issuer`s are always kept. Default
+   * `{ max: 1000, maxPending: 100, maxPendingPerClient: 10, refusedTtl: 30 }`.
    */
-  keySets?: { max?: number | undefined } | undefined;
+  keySets?: KeySetsOptions | undefined;
+}
+
+/** The `keySets` group: how many resolved issuers' key sets are kept, and how issuer look-ups are bounded. */
+export interface KeySetsOptions {
+  /**
+   * Key sets kept in memory: the least recently used (by a signature check) dropped first with its keys,
+   * and fetched again only when a token of that issuer needs a key again. Set it above the number of
+   * tenants active at once, and a key set in use is never dropped. Default 1000.
+   */
+  max?: number | undefined;
+  /**
+   * `resolveIssuer` calls under way at once, for all clients together. Past it, a token of an issuer not
+   * decided yet gets 503 `key_source_unavailable` with `Retry-After` (its issuer may be real, so never a
+   * 401) until one finishes. Default 100.
+   */
+  maxPending?: number | undefined;
+  /**
+   * `resolveIssuer` calls under way at once for one client (Koa's `ctx.request.ip`; behind a proxy set
+   * `app.proxy` and `app.maxIpsCount` to the number of proxies, else a client picks its own address in
+   * `X-Forwarded-For`), so one client naming made-up issuers cannot take every place from the others. Calls
+   * without a client (the core used directly, issuers named by introspection answers) count only
+   * towards `maxPending`. At most `maxPending`. Default 10.
+   */
+  maxPendingPerClient?: number | undefined;
+  /**
+   * Seconds a refused issuer is remembered (at most `max` of them, apart from the accepted ones), so
+   * tokens repeating it do not call `resolveIssuer` each time. A tenant you add is refused this long at
+   * most after a token of it was refused. 0 asks every time. Default 30.
+   */
+  refusedTtl?: number | undefined;
 }
 
 /** What `resolveIssuer` returns for an issuer it accepts. */
@@ -122,7 +156,7 @@ export const DEFAULTS = Object.freeze({
   maxAge: 600,
   maxStale: 86_400,
   cache: Object.freeze({ max: 10_000, maxTtl: 300 }),
-  keySets: Object.freeze({ max: 1000 }),
+  keySets: Object.freeze({ max: 1000, maxPending: 100, maxPendingPerClient: 10, refusedTtl: 30 }),
 });
 
 export interface ResolvedVerifyOptions {
@@ -149,7 +183,7 @@ export interface ResolvedVerifyOptions {
   readonly store: KeyStore | undefined;
   readonly onEvent: EventHook | undefined;
   readonly cache: { readonly max: number; readonly maxTtl: number } | false;
-  readonly keySets: { readonly max: number };
+  readonly keySets: { readonly max: number; readonly maxPending: number; readonly maxPendingPerClient: number; readonly refusedTtl: number };
 }
 
 const RFC9068_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'];
@@ -195,15 +229,27 @@ function resolveCache(cache: VerifyOptions['cache']): ResolvedVerifyOptions['cac
   return Object.freeze({ max, maxTtl: nonNegative('cache.maxTtl', cache?.maxTtl, DEFAULTS.cache.maxTtl, true) });
 }
 
+function positiveCount(name: string, value: number | undefined, fallback: number, what: string): number {
+  const count = value ?? fallback;
+  if (!Number.isSafeInteger(count) || count < 1) {
+    throw new ConfigurationError(`\`${name}\` must be a positive whole number of ${what} (default ${fallback}); got ${String(count)}.`);
+  }
+  return count;
+}
+
 function resolveKeySets(keySets: VerifyOptions['keySets']): ResolvedVerifyOptions['keySets'] {
   if (keySets !== undefined && (keySets === null || typeof keySets !== 'object')) {
     throw new ConfigurationError('`keySets` must be an object like { max: 1000 }.');
   }
-  const max = keySets?.max ?? DEFAULTS.keySets.max;
-  if (!Number.isSafeInteger(max) || max < 1) {
-    throw new ConfigurationError(`\`keySets.max\` must be a positive whole number of key sets (default ${DEFAULTS.keySets.max}); got ${String(max)}.`);
+  const defaults = DEFAULTS.keySets;
+  const max = positiveCount('keySets.max', keySets?.max, defaults.max, 'key sets');
+  const maxPending = positiveCount('keySets.maxPending', keySets?.maxPending, defaults.maxPending, 'issuer look-ups');
+  const maxPendingPerClient = positiveCount('keySets.maxPendingPerClient', keySets?.maxPendingPerClient, Math.min(defaults.maxPendingPerClient, maxPending), 'issuer look-ups');
+  if (maxPendingPerClient > maxPending) {
+    throw new ConfigurationError(`\`keySets.maxPendingPerClient\` (${maxPendingPerClient}) must not exceed \`keySets.maxPending\` (${maxPending}): one client's share is part of the whole.`);
   }
-  return Object.freeze({ max });
+  const refusedTtl = nonNegative('keySets.refusedTtl', keySets?.refusedTtl, defaults.refusedTtl);
+  return Object.freeze({ max, maxPending, maxPendingPerClient, refusedTtl });
 }
 
 /** Validates and freezes the options once, at startup. Throws a `ConfigurationError` saying how to fix them. */

@@ -1,13 +1,14 @@
 import { decodeJwt, errors, jwtVerify, type JWTHeaderParameters, type JWTPayload, type JWTVerifyOptions, type JWSHeaderParameters } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { AuthError, InvalidTokenError, KeySourceUnavailableError } from '../errors.js';
+import { AuthError, InvalidTokenError } from '../errors.js';
 import { debug, reportRejection } from '../events.js';
 import { registerKeySets } from '../keys/control.js';
 import type { RemoteKeySet } from '../keys/key-set.js';
 import { keySetFor, releaseKeySet } from '../keys/registry.js';
-import { providerUrlAllowed } from '../url.js';
 import type { Caller } from './caller.js';
-import { resolveVerifyOptions, type IssuerSettings, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
+import { issuerResolutionFor, keySourceOf, type AcceptedIssuer } from './issuers.js';
+import { invalidTimeClaim } from './numeric-date.js';
+import { resolveVerifyOptions, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
 import { deepFreeze, VerifiedTokenCache, type KeyGeneration } from './cache.js';
 import { parseScopes } from './scopes.js';
 import { isCanonicalCompactJws, tokenJsonDefect } from './token-shape.js';
@@ -64,6 +65,11 @@ const MAX_JSON_DEPTH = 32;
 /** Maps jose's errors to ours with fixed, plain-words descriptions (never jose's message, which may quote claims). */
 function toAuthError(error: unknown): AuthError {
   if (error instanceof AuthError) return error;
+  // jose judges a signed token's times before we see them: -1 is "expired", 1e400 "not yet valid".
+  // Out of the NumericDate range, the claim is invalid, whatever jose made of it.
+  if ((error instanceof errors.JWTClaimValidationFailed || error instanceof errors.JWTExpired) && invalidTimeClaim(error.payload) !== undefined) {
+    return new InvalidTokenError('claim_invalid', 'invalid claim', { cause: error });
+  }
   if (error instanceof errors.JWTExpired) {
     return error.claim === 'iat'
       ? new InvalidTokenError('token_too_old', 'token too old', { cause: error })
@@ -127,60 +133,43 @@ function bindings(options: ResolvedVerifyOptions, jwtOptions: JWTVerifyOptions):
     configured.push(keySet);
     byIssuer.set(issuer, { getKey: (header) => keySet.getKey(header), jwtOptions, keys: keySet });
   }
-  const resolveIssuer = options.resolveIssuer;
-  if (resolveIssuer === undefined) {
+  if (options.resolveIssuer === undefined) {
     return { bindingFor: (iss) => (typeof iss === 'string' ? byIssuer.get(iss) : undefined), keySets: () => Promise.resolve(configured) };
   }
-  type Resolved = { binding: Binding; keySet: RemoteKeySet; source: { jwksUri: string } | { issuer: string } };
+  // Only issuers the resolver accepted are bound, each holding its key set; a token naming an issuer that
+  // is refused or still being decided never takes a place here (lib/core/issuers.ts).
+  const resolution = issuerResolutionFor(options)!;
+  type Held = { binding: Binding; keySet: RemoteKeySet; source: ReturnType<typeof keySourceOf> };
   // Bounded: tenants unused for long give their key set back to the registry, which forgets it once no
   // other verifier holds it; their next token fetches the keys again.
-  const resolved = new LRUCache<string, Promise<Resolved | undefined>>({
+  const held = new LRUCache<string, Held>({
     max: options.keySets.max,
-    dispose: (pending, iss) => {
-      pending.then((found) => {
-        if (found === undefined) return;
-        debug('%j: key set dropped (keySets.max %d reached)', iss, options.keySets.max);
-        releaseKeySet(found.source, options, found.keySet);
-      }, () => undefined);
+    dispose: (found, iss) => {
+      debug('%j: key set dropped (keySets.max %d reached)', iss, options.keySets.max);
+      releaseKeySet(found.source, options, found.keySet);
     },
   });
-  const resolve = (iss: string): Promise<Binding | undefined> => {
-    let pending = resolved.get(iss);
-    if (pending === undefined) {
-      pending = (async () => {
-        let settings: IssuerSettings | undefined;
-        try {
-          settings = await resolveIssuer(iss);
-        } catch (cause) {
-          // The resolver's store (a tenant database, say) failed: not the token's fault.
-          throw new KeySourceUnavailableError(options.cooldown, { cause });
-        }
-        if (settings === undefined || settings === null) return undefined;
-        const jwksUri = typeof settings === 'object' ? settings.jwksUri : undefined;
-        if (!providerUrlAllowed(jwksUri ?? iss, options.allowInsecureHttp)) {
-          debug('resolveIssuer accepted %j without a usable jwksUri; refusing its tokens', iss);
-          return undefined;
-        }
-        const source = jwksUri === undefined ? { issuer: iss } : { jwksUri };
-        const keySet = keySetFor(source, options);
-        return { keySet, source, binding: { getKey: (header: JWSHeaderParameters) => keySet.getKey(header), jwtOptions: { ...jwtOptions, issuer: iss }, keys: keySet } };
-      })();
-      const settling = pending;
-      resolved.set(iss, settling);
-      // Only accepted issuers are kept: refusals cost the resolver, never memory.
-      const forget = (): void => {
-        if (resolved.peek(iss) === settling) resolved.delete(iss);
-      };
-      settling.then((found) => found ?? forget(), forget);
+  const bind = (accepted: AcceptedIssuer | undefined): Binding | undefined => {
+    if (accepted === undefined) return undefined;
+    const { iss } = accepted;
+    let found = held.get(iss);
+    if (found === undefined) {
+      const source = keySourceOf(accepted);
+      const keySet = keySetFor(source, options);
+      found = { keySet, source, binding: { getKey: (header: JWSHeaderParameters) => keySet.getKey(header), jwtOptions: { ...jwtOptions, issuer: iss }, keys: keySet } };
+      held.set(iss, found);
     }
-    return pending.then((found) => found?.binding);
+    return found.binding;
+  };
+  const resolve = (iss: string, caller: Caller | undefined): Binding | undefined | Promise<Binding | undefined> => {
+    const found = held.get(iss);
+    if (found !== undefined) return found.binding;
+    const decided = resolution.decide(iss, caller);
+    return decided instanceof Promise ? decided.then(bind) : bind(decided);
   };
   return {
-    bindingFor: (iss) => (typeof iss !== 'string' ? undefined : byIssuer.get(iss) ?? resolve(iss)),
-    async keySets() {
-      const accepted = await Promise.all([...resolved.values()].map((p) => p.catch(() => undefined)));
-      return [...configured, ...accepted.flatMap((found) => (found ? [found.keySet] : []))];
-    },
+    bindingFor: (iss, caller) => (typeof iss !== 'string' ? undefined : byIssuer.get(iss) ?? resolve(iss, caller)),
+    keySets: () => Promise.resolve([...configured, ...[...held.values()].map((found) => found.keySet)]),
   };
 }
 
@@ -229,6 +218,8 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     } catch (error) {
       throw toAuthError(error);
     }
+    // Before any use of the times (and the verdict cache): Infinity never expires, 1e20 auth_time is always recent.
+    if (invalidTimeClaim(payload) !== undefined) throw new InvalidTokenError('claim_invalid', 'invalid claim');
     const { typ, cty } = header;
     // jose honours b64 only when listed in crit; present without it, it means the signer and we may disagree on the payload (RFC 7797 6).
     if (header.b64 !== undefined || (typeof cty === 'string' && NESTED_CTY.test(cty))) throw new InvalidTokenError('token_malformed', 'malformed token');

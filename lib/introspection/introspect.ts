@@ -1,4 +1,5 @@
 import { callerKey, type Caller } from '../core/caller.js';
+import { issuerResolutionFor } from '../core/issuers.js';
 import { resolveVerifyOptions, type IssuerSettings, type VerifyOptions } from '../core/options.js';
 import type { AccessTokenClaims, VerifiedToken } from '../core/verify.js';
 import type { AuthError} from '../errors.js';
@@ -48,25 +49,13 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
   const onEvent = verify.onEvent;
   let source = `introspection ${options.endpoint ?? options.issuer!}`;
 
-  // Issuers: the configured ones, and those `resolveIssuer` accepts (remembered; refusals are asked again).
+  // Issuers: the configured ones, and those `resolveIssuer` accepts, decided by the one IssuerResolution
+  // the verifier beside us uses too (same bounds; the answer's iss is the server's word, so no client is charged).
   const configured = new Set(verify.issuers);
-  const resolved = new Map<string, Promise<IssuerSettings | undefined>>();
+  const resolution = issuerResolutionFor(verify);
   const settingsOf = (iss: string): IssuerSettings | undefined | Promise<IssuerSettings | undefined> => {
     if (configured.has(iss)) return {};
-    const resolveIssuer = verify.resolveIssuer;
-    if (resolveIssuer === undefined) return undefined;
-    let pending = resolved.get(iss);
-    if (pending === undefined) {
-      pending = (async () => {
-        const settings = await resolveIssuer(iss);
-        if (settings === undefined || settings === null) return undefined;
-        const jwksUri = typeof settings === 'object' ? settings.jwksUri : undefined;
-        return providerUrlAllowed(jwksUri ?? iss, verify.allowInsecureHttp) ? { jwksUri } : undefined;
-      })();
-      resolved.set(iss, pending);
-      pending.then((found) => found ?? resolved.delete(iss), () => resolved.delete(iss));
-    }
-    return pending;
+    return resolution?.decide(iss, undefined);
   };
   // The very key set objects the verifier uses (the registry is process-wide): no second JWKS.
   const keySetOf = async (iss: string): Promise<RemoteKeySet | undefined> => {

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
+import { setTimeout as sleep } from 'node:timers/promises';
 import nock from 'nock';
-import { ConfigurationError, createVerifier, keySets, type TokenGuardEvent } from '../../lib/index.js';
+import { ConfigurationError, createEstablisher, createVerifier, KeySourceUnavailableError, keySets, type IssuerSettings, type TokenGuardEvent } from '../../lib/index.js';
+import { introspectionServer } from '../support/introspection-server.js';
 import { fakeProvider, signingKey, uniqueIssuer } from '../support/provider.js';
 import { rejection as refusal } from '../support/rejection.js';
 
@@ -58,18 +60,22 @@ describe('core/verify with many issuers', () => {
       expect((await refusal(verify(crossed))).code).to.equal('kid_unknown');
     });
 
-    it('refuses an iss the resolver does not know with 401 issuer_invalid and no network call', async () => {
+    it('refuses an iss the resolver does not know with 401 issuer_invalid and no network call, asking again only after keySets.refusedTtl', async () => {
       const a = await fakeProvider();
       let asked = 0;
-      const verify = createVerifier({
-        audience: a.audience,
-        resolveIssuer: () => {
-          asked++;
-          return undefined;
-        },
-      });
-      for (let i = 0; i < 3; i++) expect((await refusal(verify(await a.sign()))).code).to.equal('issuer_invalid');
-      expect([asked, a.discoveryCount(), a.jwksCount()]).to.deep.equal([3, 0, 0]);
+      const refuse = (): undefined => {
+        asked++;
+        return undefined;
+      };
+      const verify = createVerifier({ audience: a.audience, keySets: { refusedTtl: 0.05 }, resolveIssuer: refuse });
+      for (let i = 0; i < 3; i++) expect((await refusal(verify(await a.sign({ jti: `${i}` })))).code).to.equal('issuer_invalid');
+      expect([asked, a.discoveryCount(), a.jwksCount()]).to.deep.equal([1, 0, 0]);
+      await sleep(80);
+      expect((await refusal(verify(await a.sign({ jti: 'later' })))).code).to.equal('issuer_invalid');
+      expect(asked).to.equal(2);
+      const askEveryTime = createVerifier({ audience: a.audience, keySets: { refusedTtl: 0 }, resolveIssuer: () => refuse() });
+      for (let i = 0; i < 3; i++) expect((await refusal(askEveryTime(await a.sign({ jti: `${i}` })))).code).to.equal('issuer_invalid');
+      expect(asked).to.equal(5);
     });
 
     it('refuses an accepted iss that is no URL and has no jwksUri, rather than fetch something odd', async () => {
@@ -99,6 +105,118 @@ describe('core/verify with many issuers', () => {
       expect(() => createVerifier({ audience: 'a' })).to.throw(ConfigurationError, /resolveIssuer/);
       expect(() => createVerifier({ audience: 'a', resolveIssuer: 'x' as never })).to.throw(ConfigurationError, /resolveIssuer/);
       expect(() => createVerifier({ audience: 'a', resolveIssuer: () => undefined, jwksUri: 'https://x.example.com/jwks' })).to.throw(ConfigurationError, /jwksUri/);
+    });
+  });
+
+  describe('issuer look-ups under way (keySets.maxPending, maxPendingPerClient)', () => {
+    /** A resolver whose answers the spec gives, one deferred answer per issuer asked. */
+    interface Deferred {
+      asked: string[];
+      answer: (iss: string, settings: IssuerSettings | undefined) => void;
+      resolveIssuer: (iss: string) => Promise<IssuerSettings | undefined>;
+    }
+    function deferredResolver(): Deferred {
+      const waiting = new Map<string, (settings: IssuerSettings | undefined) => void>();
+      const asked: string[] = [];
+      return {
+        asked,
+        answer: (iss, settings) => waiting.get(iss)!(settings),
+        resolveIssuer: (iss) => new Promise((resolve) => {
+          asked.push(iss);
+          waiting.set(iss, resolve);
+        }),
+      };
+    }
+    const issuerOf = (i: number): string => `https://tenant-${i}.example.com/`;
+    const claiming = async (a: Awaited<ReturnType<typeof fakeProvider>>, i: number): Promise<string> => a.sign({ iss: issuerOf(i) });
+
+    it('bounds them in total: past maxPending a new issuer gets 503 with Retry-After (fetchTimeout), the resolver not asked, until one finishes', async () => {
+      const a = await fakeProvider();
+      const resolver = deferredResolver();
+      const verify = createVerifier({ audience: a.audience, keySets: { maxPending: 4, maxPendingPerClient: 2 }, resolveIssuer: resolver.resolveIssuer });
+      // Four clients, each within its share, take every place.
+      const waiting = [0, 1, 2, 3].map(async (i) => verify(await claiming(a, i), { ip: `192.0.2.${i}` }));
+      await sleep(10);
+      expect(resolver.asked).to.have.length(4);
+      for (const caller of [{ ip: '192.0.2.9' }, undefined]) {
+        const error = await refusal(verify(await claiming(a, 9), caller));
+        expect([error.status, error.code, error.headers['Retry-After']]).to.deep.equal([503, 'key_source_unavailable', '5']);
+        expect(error).to.be.instanceOf(KeySourceUnavailableError);
+      }
+      // The same issuer as one under way waits for its answer and takes no place.
+      const same = (async () => verify(await claiming(a, 0), { ip: '192.0.2.9' }))();
+      expect(resolver.asked).to.have.length(4);
+      resolver.answer(issuerOf(0), undefined);
+      for (const refused of [waiting[0]!, same]) expect((await refusal(refused)).code).to.equal('issuer_invalid');
+      // A place is free again.
+      const next = (async () => verify(await claiming(a, 9), { ip: '192.0.2.9' }))();
+      await sleep(10);
+      expect(resolver.asked).to.deep.equal([0, 1, 2, 3, 9].map(issuerOf));
+      for (const i of [1, 2, 3, 9]) resolver.answer(issuerOf(i), undefined);
+      for (const refused of [...waiting.slice(1), next]) expect((await refusal(refused)).code).to.equal('issuer_invalid');
+    });
+
+    it('bounds one client to maxPendingPerClient, leaving the others their look-ups', async () => {
+      const a = await fakeProvider();
+      const resolver = deferredResolver();
+      const verify = createVerifier({ audience: a.audience, keySets: { maxPending: 10, maxPendingPerClient: 2 }, resolveIssuer: resolver.resolveIssuer });
+      const flooder = { ip: '203.0.113.66' };
+      const waiting = [0, 1].map(async (i) => verify(await claiming(a, i), flooder));
+      await sleep(10);
+      for (let i = 2; i < 20; i++) expect((await refusal(verify(await claiming(a, i), flooder))).status).to.equal(503);
+      const other = (async () => verify(await claiming(a, 50), { ip: '198.51.100.7' }))();
+      await sleep(10);
+      expect(resolver.asked).to.deep.equal([0, 1, 50].map(issuerOf));
+      for (const i of [0, 1, 50]) resolver.answer(issuerOf(i), undefined);
+      for (const refused of [...waiting, other]) expect((await refusal(refused)).code).to.equal('issuer_invalid');
+    });
+
+    it('gives a stuck look-up\'s place back after fetchTimeout: its waiters get 503, never 401 (the issuer may be real)', async () => {
+      const a = await fakeProvider();
+      const resolver = deferredResolver();
+      const verify = createVerifier({ audience: a.audience, fetchTimeout: 0.05, keySets: { maxPending: 1 }, resolveIssuer: resolver.resolveIssuer });
+      const stuck = await refusal(verify(await claiming(a, 0), { ip: '192.0.2.1' }));
+      expect([stuck.status, stuck.code]).to.deep.equal([503, 'key_source_unavailable']);
+      const next = (async () => verify(await claiming(a, 1), { ip: '192.0.2.1' }))();
+      await sleep(10);
+      expect(resolver.asked).to.deep.equal([0, 1].map(issuerOf));
+      resolver.answer(issuerOf(0), {}); // too late: ignored
+      resolver.answer(issuerOf(1), undefined);
+      expect((await refusal(next)).code).to.equal('issuer_invalid');
+    });
+
+    it('is shared by the verifier and the introspector of one establisher: one look-up per issuer for JWTs and introspected tokens alike', async () => {
+      const server = await introspectionServer();
+      try {
+        let asked = 0;
+        const establish = createEstablisher({
+          audience: server.audience,
+          resolveIssuer: (iss) => {
+            asked++;
+            return Promise.resolve(iss === server.issuer ? {} : undefined);
+          },
+          introspection: { endpoint: server.endpoint, clientId: server.clientId, clientSecret: server.clientSecret },
+        });
+        expect((await establish(server.issue())).source).to.equal('introspection');
+        expect((await establish(await server.signJwt())).source).to.equal('jwt');
+        expect(asked).to.equal(1);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('is checked at startup, saying how to fix it', () => {
+      const base = { issuer: 'https://tenant.example.com/', audience: 'https://api.example.com' };
+      for (const bad of [0, -1, 1.5, Number.NaN, '10']) {
+        expect(() => createVerifier({ ...base, keySets: { maxPending: bad as number } })).to.throw(ConfigurationError, /`keySets.maxPending` must be a positive whole number of issuer look-ups \(default 100\)/);
+        expect(() => createVerifier({ ...base, keySets: { maxPendingPerClient: bad as number } })).to.throw(ConfigurationError, /`keySets.maxPendingPerClient` must be a positive whole number of issuer look-ups \(default 10\)/);
+      }
+      for (const bad of [-1, Number.NaN, Infinity, '30']) {
+        expect(() => createVerifier({ ...base, keySets: { refusedTtl: bad as number } })).to.throw(ConfigurationError, /`keySets.refusedTtl` must be a non-negative number of seconds \(default 30\)/);
+      }
+      expect(() => createVerifier({ ...base, keySets: { maxPending: 4, maxPendingPerClient: 5 } })).to.throw(ConfigurationError, /`keySets.maxPendingPerClient` \(5\) must not exceed `keySets.maxPending` \(4\)/);
+      // A small maxPending alone brings the per-client default down with it.
+      expect(() => createVerifier({ ...base, keySets: { maxPending: 4 } })).not.to.throw();
     });
   });
 

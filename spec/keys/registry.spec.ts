@@ -22,8 +22,8 @@ describe('keys/registry: key sets of resolved issuers are bounded', () => {
   });
   const fetches = (list: FakeProvider[]): number[] => list.map((t) => t.jwksCount());
 
-  it('keeps 1000 key sets by default', () => {
-    expect(DEFAULTS.keySets).to.deep.equal({ max: 1000 });
+  it('keeps 1000 key sets by default; at most 100 issuer look-ups under way, 10 per client; refusals remembered 30 s', () => {
+    expect(DEFAULTS.keySets).to.deep.equal({ max: 1000, maxPending: 100, maxPendingPerClient: 10, refusedTtl: 30 });
   });
 
   it('drops the least recently used key set past keySets.max, and fetches it again only when its issuer is used again', async () => {

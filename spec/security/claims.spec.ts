@@ -1,6 +1,7 @@
 import { expect } from 'chai';
+import { CompactSign } from 'jose';
 import { fakeProvider, type FakeProvider } from '../support/provider.js';
-import { expectProviderCalls, expectRefusal, guardedApp, send, refuseStrayNetwork } from './support.js';
+import { claimsFor, expectProviderCalls, expectRefusal, guardedApp, send, refuseStrayNetwork } from './support.js';
 
 describe('security: claims of the wrong type or time (RFC 7519 4.1, RFC 8725 3.10)', () => {
   let provider: FakeProvider;
@@ -68,5 +69,42 @@ describe('security: claims of the wrong type or time (RFC 7519 4.1, RFC 8725 3.1
   it('answers 401 "token too old" past maxTokenAge, and "missing required claim" without iat when maxTokenAge is set', async () => {
     await expectClaimRefused({ iat: now() - 120 }, 'token too old', { maxTokenAge: 60 });
     await expectClaimRefused({ iat: undefined }, 'missing required claim', { maxTokenAge: 60 });
+  });
+
+  describe('time claims out of the NumericDate range (RFC 7519 2: a number of seconds since 1970)', () => {
+    /**
+     * Signs payload JSON in which `name` is written as `raw`, exactly: JSON.stringify cannot write
+     * 1e400, which JSON.parse reads as Infinity.
+     */
+    async function signWithRaw(name: string, raw: string): Promise<string> {
+      const key = provider.keys[0]!;
+      const text = JSON.stringify(claimsFor(provider, { [name]: '\u0000raw' })).replace('"\\u0000raw"', raw);
+      expect(text).to.include(`"${name}":${raw}`);
+      return new CompactSign(new TextEncoder().encode(text)).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' }).sign(key.privateKey);
+    }
+
+    it('answers 401 "invalid claim" for exp, nbf, iat or auth_time of 1e400 (Infinity), -1, 1e20 or past 9999-12-31, and for NaN-like values', async () => {
+      const raws = ['1e400', '-1e400', '-1', '-0.5', '1e20', '253402300800', '"NaN"', '"Infinity"', '"1e400"'];
+      for (const name of ['exp', 'nbf', 'iat', 'auth_time']) {
+        for (const raw of raws) {
+          const token = await signWithRaw(name, raw);
+          // A fresh app each time: no verdict cached by an earlier one can answer for this token.
+          expectRefusal(await send(app({ maxTokenAge: 3600 }), token), 401, 'invalid_token', 'invalid claim', token);
+          expectRefusal(await send(app(), token), 401, 'invalid_token', 'invalid claim', token);
+        }
+      }
+    });
+
+    it('accepts the range\'s ends: 0 for nbf, iat and auth_time, and 9999-12-31T23:59:59Z for exp', async () => {
+      for (const [name, raw] of [['nbf', '0'], ['iat', '0'], ['auth_time', '0'], ['exp', '253402300799'], ['auth_time', '1.5']]) {
+        expect((await send(app(), await signWithRaw(name!, raw!))).status, `${name}: ${raw}`).to.equal(200);
+      }
+    });
+
+    it('never caches a token whose exp is Infinity: the second request is refused as the first', async () => {
+      const token = await signWithRaw('exp', '1e400');
+      const guarded = app();
+      for (let i = 0; i < 2; i++) expectRefusal(await send(guarded, token), 401, 'invalid_token', 'invalid claim', token);
+    });
   });
 });
