@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { base64url, SignJWT } from 'jose';
 import Koa from 'koa';
 import nock from 'nock';
+import { isNumericDate } from '../../lib/core/numeric-date.js';
 import { AuthError, authenticate, type AuthState } from '../../lib/index.js';
 import { fakeProvider, type FakeProvider } from '../support/provider.js';
 import { Costliest, cpuOf, medianCpu } from './cpu.js';
@@ -190,11 +191,11 @@ describe('security: fuzzing the request path (fast-check)', function () {
       const key = provider.keys[0]!;
       const t = await new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, ...(at ? { typ: 'at+jwt' } : {}) }).sign(key.privateKey);
       const reply = await inject(app, '/', ['Authorization', `Bearer ${t}`]);
-      const time = (v: unknown): boolean => v === undefined || (typeof v === 'number' && Number.isFinite(v));
+      const time = (v: unknown): boolean => v === undefined || isNumericDate(v);
       const t0 = now();
       const valid = payload.iss === provider.issuer
         && (payload.aud === provider.audience || (Array.isArray(payload.aud) && payload.aud.includes(provider.audience)))
-        && typeof payload.exp === 'number' && payload.exp > t0 + 5
+        && isNumericDate(payload.exp) && payload.exp > t0 + 5
         && time(payload.nbf) && (payload.nbf === undefined || (payload.nbf as number) <= t0 - 5)
         && time(payload.iat) && (payload.iat === undefined || (payload.iat as number) <= t0 - 5)
         && ['sub', 'client_id'].every((name) => payload[name] === undefined || typeof payload[name] === 'string')
