@@ -1,6 +1,5 @@
 import { InvalidDpopProofError } from '../errors.js';
 import type { EventHook } from '../events.js';
-import { checkProofKey } from './binding.js';
 import { nonceSource, type NonceSource } from './nonce.js';
 import { DPOP_DEFAULTS, type ResolvedDpopOptions } from './options.js';
 import { createProofVerifier } from './proof.js';
@@ -36,8 +35,8 @@ export interface DpopChecker {
 }
 
 /**
- * Builds the whole RFC 9449 resource-server check: the proof (never cached), its key against the
- * token's `cnf.jkt`, then its `jti` against the replay cache, recorded last so that refused proofs
+ * Builds the whole RFC 9449 resource-server check: the proof (never cached) with its key against the
+ * token's `cnf.jkt` (before its signature), then its `jti` against the replay cache, recorded last so that refused proofs
  * never fill it. The replay window is the `iat` window, or the nonce's life when nonces are on.
  */
 export function createDpopChecker(options: ResolvedDpopOptions, onEvent: EventHook | undefined): DpopChecker {
@@ -56,7 +55,6 @@ export function createDpopChecker(options: ResolvedDpopOptions, onEvent: EventHo
     nonces,
     async check(request) {
       const proof = await verifyProof(request.proof, request);
-      checkProofKey(request.jkt, proof.jkt);
       if (!(await replays.add(proof.jkt, proof.jti))) {
         throw new InvalidDpopProofError('dpop_replayed', 'DPoP proof already used');
       }
