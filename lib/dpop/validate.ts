@@ -1,8 +1,9 @@
 import { InvalidDpopProofError } from '../errors.js';
 import type { EventHook } from '../events.js';
 import { nonceSource, type NonceSource } from './nonce.js';
-import { DPOP_DEFAULTS, type ResolvedDpopOptions } from './options.js';
+import type { ResolvedDpopOptions } from './options.js';
 import { createProofVerifier } from './proof.js';
+import { KeyQuota } from './quota.js';
 import { createReplayCache, MemoryReplayStore } from './replay.js';
 
 /** One DPoP request, as the checker needs it (Koa-free). */
@@ -45,7 +46,8 @@ export function createDpopChecker(options: ResolvedDpopOptions, onEvent: EventHo
   const ttl = (options.nonce === undefined ? options.iatWindow : 2 * options.nonce.lifetime) + 2 * options.clockTolerance;
   const replays = createReplayCache({
     ttl,
-    memory: new MemoryReplayStore(DPOP_DEFAULTS.memoryReplayEntries),
+    memory: new MemoryReplayStore(options.replayCache.max),
+    quota: new KeyQuota(options.replayCache.maxPerKey, ttl, options.replayCache.max),
     shared: options.replayStore,
     onFailure: options.replayStoreFailure,
     onEvent,
