@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import Koa from 'koa';
 import { authenticate, memoryStore, type AuthState, type DpopOptions } from '../../lib/index.js';
+import { nonceSource } from '../../lib/dpop/nonce.js';
 import { createDpopKey, createTestIssuer, type TestDpopKey, type TestIssuer } from '../../lib/testing/index.js';
 import { inject } from './inject.js';
 
@@ -62,6 +63,22 @@ describe('security: one DPoP key cannot fill the replay store (RFC 9449 11.1)', 
       expect((await send(app, other, otherToken)).status).to.equal(200);
     });
   }
+
+  it('nonce state (RFC 9449 8): one client\'s flood of made-up and expired nonces changes nothing for another, nor counts against its own key', async () => {
+    const secret = 'a-nonce-secret-of-at-least-thirty-two-bytes';
+    const app = appWith({ nonce: { secret }, replayCache: { max: 40, maxPerKey: 3 } });
+    const nonces = nonceSource([new TextEncoder().encode(secret)], 300);
+    const [floodToken, otherToken] = await Promise.all([issuer.sign({}, { dpopKey: flooder }), issuer.sign({}, { dpopKey: other })]);
+    const withNonce = async (key: TestDpopKey, token: string, nonce: string | undefined) =>
+      inject(app, '/', ['Host', 'api.example.com', 'Authorization', `DPoP ${token}`, 'DPoP', await key.proof({ method: 'GET', url: HTU, accessToken: token, nonce })]);
+    const bad = [undefined, 'made.up', nonces.current(Date.now() - 600_000), nonces.current(Date.now() + 300_000), `${nonces.current()}x`, 'x'.repeat(64)];
+    for (let i = 0; i < 60; i++) {
+      const reply = await withNonce(flooder, floodToken, bad[i % bad.length]);
+      expect([reply.status, nonces.accepts(reply.headers['dpop-nonce'])]).to.deep.equal([401, true]);
+    }
+    expect((await withNonce(other, otherToken, nonces.current())).status).to.equal(200);
+    for (let i = 0; i < 3; i++) expect((await withNonce(flooder, floodToken, nonces.current())).status).to.equal(200);
+  });
 
   it('a replay does not count against the key it replays: a captured proof sent again and again locks nobody out', async () => {
     const app = appWith({ replayCache: { max: 40, maxPerKey: 3 } });
