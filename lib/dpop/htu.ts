@@ -96,3 +96,13 @@ export function requestHtu(req: HtuRequest): string | undefined {
   if (path === undefined) return undefined;
   return normaliseHtu(`${req.protocol}://${req.host}${path}`);
 }
+
+/**
+ * With `dpop.origin`: the request's URL under each configured origin (normalised at startup), whatever
+ * the request's `Host` says; one string for one origin. Undefined when the path is not in normal form.
+ */
+export function originHtus(origins: readonly string[], originalUrl: string): string | readonly string[] | undefined {
+  const path = routedPath(originalUrl);
+  if (path === undefined) return undefined;
+  return origins.length === 1 ? origins[0]! + path : origins.map((origin) => origin + path);
+}

@@ -52,6 +52,14 @@ export interface DpopOptions {
    * memory instead and reports `dpop_replay_store_failed` through `onEvent`; `'unavailable'` answers 503.
    */
   replayStoreFailure?: 'memory' | 'unavailable' | undefined;
+  /**
+   * The public origin(s) of this API, e.g. `'https://api.example.com'` (a list when it is reached under
+   * several): a proof's `htu` must then be one of them plus the request's path, whatever the request's
+   * `Host` (or, with `app.proxy`, `X-Forwarded-Host`/`-Proto`) says. Set it whenever the app is reached
+   * through a proxy or load balancer, or is not behind one that checks `Host`. Default: the URL is built
+   * from Koa's `protocol` and `host`.
+   */
+  origin?: string | readonly string[] | undefined;
   /** Bounds of the replay cache: its size in memory and each key's share. Default `{ max: 100_000, maxPerKey: 25_000 }`. */
   replayCache?: DpopReplayCacheOptions | undefined;
 }
@@ -79,6 +87,8 @@ export interface ResolvedDpopOptions {
   readonly replayStore: KeyStore | undefined;
   readonly replayStoreFailure: 'memory' | 'unavailable';
   readonly replayCache: { readonly max: number; readonly maxPerKey: number };
+  /** `dpop.origin`, normalised (`https://host[:port]`); undefined: from the request. */
+  readonly origins: readonly string[] | undefined;
 }
 
 function seconds(name: string, value: number | undefined, fallback: number): number {
@@ -98,6 +108,26 @@ function resolveNonce(nonce: DpopNonceOptions | undefined): ResolvedDpopOptions[
     throw new ConfigurationError('`dpop.nonce.secret` must be at least 32 bytes (or a list of such, newest first); generate one with `openssl rand -base64 48`.');
   }
   return Object.freeze({ secrets: Object.freeze(secrets), lifetime: seconds('nonce.lifetime', nonce.lifetime, DPOP_DEFAULTS.nonceLifetime) });
+}
+
+function resolveOrigins(origin: DpopOptions['origin']): ResolvedDpopOptions['origins'] {
+  if (origin === undefined) return undefined;
+  const list = typeof origin === 'string' ? [origin] : origin;
+  const fix = "e.g. 'https://api.example.com' (scheme, host and port only), or a list of such";
+  if (!Array.isArray(list) || list.length === 0) throw new ConfigurationError(`\`dpop.origin\` must be the API's public origin, ${fix}.`);
+  return Object.freeze(list.map((value: unknown) => {
+    let url: URL | undefined;
+    try {
+      url = typeof value === 'string' ? new URL(value) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (url?.protocol !== 'https:' || url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== ''
+      || !/^https:\/\/[^/?#]+\/?$/i.test(value as string)) {
+      throw new ConfigurationError(`\`dpop.origin\` contains ${JSON.stringify(value)}; it must be an https origin without a path, ${fix}.`);
+    }
+    return url.origin;
+  }));
 }
 
 function count(name: string, value: number | undefined, fallback: number): number {
@@ -154,5 +184,6 @@ export function resolveDpopOptions(dpop: DpopOptions | undefined, store: KeyStor
     replayStore,
     replayStoreFailure,
     replayCache: resolveReplayCache(dpop.replayCache),
+    origins: resolveOrigins(dpop.origin),
   });
 }

@@ -13,8 +13,8 @@ import { DPOP_DEFAULTS, type ResolvedDpopOptions } from './options.js';
 export interface ProofRequest {
   /** The HTTP method, as received. */
   readonly method: string;
-  /** The request URL from `requestHtu()`; undefined when the request has none we can trust. */
-  readonly htu: string | undefined;
+  /** The request URL from `requestHtu()` (one per origin with `dpop.origin`); undefined when the request has none we can trust. */
+  readonly htu: string | readonly string[] | undefined;
   /** The access token presented with the proof (its hash is `ath`). */
   readonly accessToken: string;
   /** The token's `cnf.jkt`: a proof by any other key is refused before its key is imported or its signature checked. */
@@ -38,6 +38,14 @@ export type ProofVerifier = (proof: string, request: ProofRequest) => Promise<Ve
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 const MAX_JSON_DEPTH = 16;
 const MAX_JTI_LENGTH = 256;
+
+/** Whether a proof's `htu` names the request URL (or one of them). They are normalised, and normalising is idempotent: an equal htu needs no parsing. */
+function htuMatches(htu: string, expected: string | readonly string[]): boolean {
+  if (typeof expected === 'string') return htu === expected || normaliseHtu(htu) === expected;
+  if (expected.includes(htu)) return true;
+  const normal = normaliseHtu(htu);
+  return normal !== undefined && expected.includes(normal);
+}
 
 /** base64url(SHA-256(token)): the `ath` a proof for this access token carries (RFC 9449 4.2). */
 export function accessTokenHash(token: string): string {
@@ -117,8 +125,7 @@ export function createProofVerifier(options: ResolvedDpopOptions, nonces?: Nonce
     const { jti, htm, htu, iat, ath } = payload as Record<string, unknown>;
     if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) throw new InvalidDpopProofError('dpop_jti_invalid', 'invalid DPoP proof jti');
     if (htm !== request.method) throw new InvalidDpopProofError('dpop_htm_mismatch', 'DPoP proof htm mismatch');
-    // request.htu is normalised, and normalising is idempotent: an equal htu needs no parsing.
-    if (typeof htu !== 'string' || request.htu === undefined || (htu !== request.htu && normaliseHtu(htu) !== request.htu)) throw new InvalidDpopProofError('dpop_htu_mismatch', 'DPoP proof htu mismatch');
+    if (typeof htu !== 'string' || request.htu === undefined || !htuMatches(htu, request.htu)) throw new InvalidDpopProofError('dpop_htu_mismatch', 'DPoP proof htu mismatch');
     const nonce = (payload as Record<string, unknown>).nonce;
     if (nonces !== undefined && !nonces.accepts(nonce)) {
       throw new UseDpopNonceError(nonces.current(), nonce !== undefined);

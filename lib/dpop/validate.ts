@@ -9,8 +9,8 @@ import { createReplayCache, MemoryReplayStore } from './replay.js';
 /** One DPoP request, as the checker needs it (Koa-free). */
 export interface DpopRequest {
   readonly method: string;
-  /** The request URL from `requestHtu()`, computed once per request. */
-  readonly htu: string | undefined;
+  /** The request URL from `requestHtu()` (or `originHtus()` with `dpop.origin`), computed once per request. */
+  readonly htu: string | readonly string[] | undefined;
   /** The request's one DPoP proof. */
   readonly proof: string;
   /** The access token the proof goes with. */
