@@ -36,6 +36,7 @@ describe('dpop/htu: the request URL compared after RFC 3986 6.2.2 normalisation'
 
   it('keeps empty segments: "//" is not "/" to a router, and "//host" in a path never becomes an authority', () => {
     expect(normaliseHtu('http://h//evil.example/x')).to.equal('http://h//evil.example/x');
+    expect(normaliseHtu('http://h//')).to.equal('http://h//'); // re-parsed, "//" had no host: a TypeError, a 500
     expect(normaliseHtu('https://a.example/a//b/')).to.equal('https://a.example/a//b/');
     expect(normaliseHtu('https://a.example/a/..//x')).to.equal('https://a.example//x');
     expect(normaliseHtu('https://a.example//%2E%2E/x')).to.equal('https://a.example/x');
