@@ -77,7 +77,9 @@ export type AuthErrorCode =
   | 'key_source_unavailable'
   | 'userinfo_unavailable'
   | 'introspection_unavailable'
-  | 'dpop_replay_unavailable';
+  | 'dpop_replay_unavailable'
+  // 429
+  | 'dpop_key_quota_exceeded';
 
 import { bearerChallenge, dpopChallenge, type ChallengeParams, type DpopChallengeContext } from './challenge.js';
 
@@ -305,6 +307,29 @@ export class IntrospectionUnavailableError extends TemporarilyUnavailableError {
 export class DpopReplayUnavailableError extends TemporarilyUnavailableError {
   constructor(retryAfter: number, options?: ErrorOptions) {
     super('dpop_replay_unavailable', 'DPoP proof checking is temporarily unavailable', retryAfter, options);
+  }
+}
+
+/**
+ * 429 with `Retry-After` (RFC 6585 4): one DPoP key sent more valid proofs within the replay window than
+ * its share of the replay store (`dpop.replayCache.maxPerKey`). Only that key waits; no challenge, since
+ * its credentials are fine.
+ */
+export class DpopKeyQuotaError extends AuthError {
+  readonly status = 429;
+  /** Seconds until the key may send its next proof. */
+  readonly retryAfter: number;
+  constructor(retryAfter: number) {
+    super('dpop_key_quota_exceeded', undefined, 'too many DPoP proofs for this key');
+    this.retryAfter = Math.max(1, Math.ceil(retryAfter));
+  }
+
+  override get headers(): Record<string, string> {
+    return { 'Retry-After': String(this.retryAfter) };
+  }
+
+  override toJSON(): { error: string; error_description: string } {
+    return { error: 'too_many_requests', error_description: this.message };
   }
 }
 

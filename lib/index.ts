@@ -23,6 +23,7 @@ export {
   InsufficientUserAuthenticationError,
   bearerChallenge,
   dpopChallenge,
+  DpopKeyQuotaError,
   DpopReplayUnavailableError,
   InvalidDpopProofError,
   UseDpopNonceError,

@@ -22,9 +22,30 @@ function normalisePercent(path: string): string {
 }
 
 /**
+ * RFC 3986 5.2.4 on a path's segments. Empty segments stay: a router tells `//x` from `/x`, and the
+ * path is never parsed as a URL reference again, where `//x` would become an authority.
+ */
+function removeDotSegments(path: string): string {
+  const input = path.split('/');
+  const output: string[] = [];
+  for (let i = 1; i < input.length; i++) {
+    const segment = input[i]!;
+    const last = i === input.length - 1;
+    if (segment === '.' || segment === '..') {
+      if (segment === '..' && output.length > 0) output.pop();
+      if (last) output.push('');
+    } else {
+      output.push(segment);
+    }
+  }
+  return `/${output.join('/')}`;
+}
+
+/**
  * An http(s) URL in the form RFC 9449 4.3 compares `htu` in: query and fragment dropped, then RFC 3986
  * 6.2.2 syntax-based normalisation (scheme and host lower case, default port dropped, percent-encoding
- * normalised, dot segments removed). Undefined for anything that is not an absolute http(s) URL.
+ * normalised, dot segments removed, empty segments kept). Undefined for anything that is not an
+ * absolute http(s) URL.
  */
 export function normaliseHtu(value: string): string | undefined {
   let url: URL;
@@ -34,27 +55,54 @@ export function normaliseHtu(value: string): string | undefined {
     return undefined;
   }
   if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username !== '' || url.password !== '') return undefined;
-  // Decoding may reveal dot segments ("%2E%2E"), so the path is parsed once more after it.
-  const path = new URL(normalisePercent(url.pathname), url.origin).pathname;
-  return url.origin + path;
+  // Decoding may reveal dot segments ("%2E%2E"), so they are removed once more after it.
+  return url.origin + removeDotSegments(normalisePercent(url.pathname));
+}
+
+// The path of an absolute-form target (RFC 9112 3.2.2) as Koa's router sees it: after the authority, before the query.
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*([^?#]*)/;
+const HEX = /%[0-9a-f]{2}/g;
+
+/**
+ * The request target's path, as the router will route it, or undefined when its normal form would be
+ * another path to the router: dot segments, backslashes, encoded unreserved characters or characters a
+ * URL parser encodes. HTTP clients send normal paths, so only a crafted request is refused; accepting
+ * it would let a proof for one path (`/admin`) pass on another (`/x/../admin`, routed elsewhere).
+ */
+function routedPath(target: string): string | undefined {
+  let path: string;
+  if (target.startsWith('/')) {
+    const end = target.search(/[?#]/);
+    path = end === -1 ? target : target.slice(0, end);
+  } else {
+    const absolute = ABSOLUTE_FORM.exec(target);
+    if (absolute === null) return undefined;
+    path = absolute[1] === '' ? '/' : absolute[1]!;
+  }
+  // Only the case of percent-encoded hex digits may differ: a router decodes `%2f` and `%2F` alike.
+  const routed = path.replace(HEX, (triplet) => triplet.toUpperCase());
+  const normal = normaliseHtu(`http://h${routed}`);
+  return normal === `http://h${routed}` ? routed : undefined;
 }
 
 /**
  * The request's URL as the client addressed it, normalised like `normaliseHtu()`: Koa's protocol and
- * host (proxy headers only when the app trusts its proxy) and the original request target, so a router
- * mounted under a prefix does not change it.
+ * host (proxy headers only when the app trusts its proxy) and the original request target's path, so a
+ * router mounted under a prefix does not change it. Undefined when the path is not in normal form.
  */
 export function requestHtu(req: HtuRequest): string | undefined {
   if (!HOST.test(req.host)) return undefined;
-  let target = req.originalUrl;
-  // An absolute-form target (RFC 9112 3.2.2) contributes its path only: the authority is Koa's host.
-  if (!target.startsWith('/')) {
-    try {
-      const absolute = new URL(target);
-      target = absolute.pathname;
-    } catch {
-      return undefined;
-    }
-  }
-  return normaliseHtu(`${req.protocol}://${req.host}${target}`);
+  const path = routedPath(req.originalUrl);
+  if (path === undefined) return undefined;
+  return normaliseHtu(`${req.protocol}://${req.host}${path}`);
+}
+
+/**
+ * With `dpop.origin`: the request's URL under each configured origin (normalised at startup), whatever
+ * the request's `Host` says; one string for one origin. Undefined when the path is not in normal form.
+ */
+export function originHtus(origins: readonly string[], originalUrl: string): string | readonly string[] | undefined {
+  const path = routedPath(originalUrl);
+  if (path === undefined) return undefined;
+  return origins.length === 1 ? origins[0]! + path : origins.map((origin) => origin + path);
 }

@@ -13,6 +13,24 @@ export interface DpopNonceOptions {
   lifetime?: number | undefined;
 }
 
+/** How many proofs are remembered against replay (RFC 9449 11.1), and how many of them one key may have. */
+export interface DpopReplayCacheOptions {
+  /**
+   * Most proofs remembered in this process's memory (about 150 bytes each). When all are inside their
+   * window, a new proof gets 503 with `Retry-After` (429 for a key holding an even share or more) rather
+   * than one being forgotten. Default 100,000.
+   */
+  max?: number | undefined;
+  /**
+   * Most proofs one key (`jkt`) may have within the replay window; its next proof gets 429
+   * `dpop_key_quota_exceeded` with `Retry-After`, every other key is unaffected. Counted per process,
+   * also with a shared `replayStore`. The window is `iatWindow` plus twice the clock tolerance (310 s by
+   * default; twice the nonce lifetime with nonces), so the default 25,000 lets one key sustain about 80
+   * requests a second. Default 25,000, or a quarter of `max` when that is smaller.
+   */
+  maxPerKey?: number | undefined;
+}
+
 /** Options of DPoP sender-constrained tokens (RFC 9449), under `authenticate({ dpop: { … } })`. */
 export interface DpopOptions {
   /** `true`: DPoP only, every token must come with a proof. Default false: unbound tokens still work with `Bearer`. */
@@ -34,6 +52,16 @@ export interface DpopOptions {
    * memory instead and reports `dpop_replay_store_failed` through `onEvent`; `'unavailable'` answers 503.
    */
   replayStoreFailure?: 'memory' | 'unavailable' | undefined;
+  /**
+   * The public origin(s) of this API, e.g. `'https://api.example.com'` (a list when it is reached under
+   * several): a proof's `htu` must then be one of them plus the request's path, whatever the request's
+   * `Host` (or, with `app.proxy`, `X-Forwarded-Host`/`-Proto`) says. Set it whenever the app is reached
+   * through a proxy or load balancer, or is not behind one that checks `Host`. Default: the URL is built
+   * from Koa's `protocol` and `host`.
+   */
+  origin?: string | readonly string[] | undefined;
+  /** Bounds of the replay cache: its size in memory and each key's share. Default `{ max: 100_000, maxPerKey: 25_000 }`. */
+  replayCache?: DpopReplayCacheOptions | undefined;
 }
 
 /** The DPoP defaults, in one place. */
@@ -43,8 +71,8 @@ export const DPOP_DEFAULTS = Object.freeze({
   nonceLifetime: 300,
   /** Longest proof accepted, in characters: an RSA-4096 proof is about 2,000. */
   maxProofLength: 4096,
-  /** Most `jti`s remembered in memory; when all are inside their window, new proofs get 503. */
-  memoryReplayEntries: 100_000,
+  /** Proofs remembered in memory, and the most one key may have within the window. */
+  replayCache: Object.freeze({ max: 100_000, maxPerKey: 25_000 }),
   replayStoreFailure: 'memory' as const,
 });
 
@@ -58,6 +86,9 @@ export interface ResolvedDpopOptions {
   readonly nonce: { readonly secrets: readonly Uint8Array[]; readonly lifetime: number } | undefined;
   readonly replayStore: KeyStore | undefined;
   readonly replayStoreFailure: 'memory' | 'unavailable';
+  readonly replayCache: { readonly max: number; readonly maxPerKey: number };
+  /** `dpop.origin`, normalised (`https://host[:port]`); undefined: from the request. */
+  readonly origins: readonly string[] | undefined;
 }
 
 function seconds(name: string, value: number | undefined, fallback: number): number {
@@ -77,6 +108,47 @@ function resolveNonce(nonce: DpopNonceOptions | undefined): ResolvedDpopOptions[
     throw new ConfigurationError('`dpop.nonce.secret` must be at least 32 bytes (or a list of such, newest first); generate one with `openssl rand -base64 48`.');
   }
   return Object.freeze({ secrets: Object.freeze(secrets), lifetime: seconds('nonce.lifetime', nonce.lifetime, DPOP_DEFAULTS.nonceLifetime) });
+}
+
+function resolveOrigins(origin: DpopOptions['origin']): ResolvedDpopOptions['origins'] {
+  if (origin === undefined) return undefined;
+  const list = typeof origin === 'string' ? [origin] : origin;
+  const fix = "e.g. 'https://api.example.com' (scheme, host and port only), or a list of such";
+  if (!Array.isArray(list) || list.length === 0) throw new ConfigurationError(`\`dpop.origin\` must be the API's public origin, ${fix}.`);
+  return Object.freeze(list.map((value: unknown) => {
+    let url: URL | undefined;
+    try {
+      url = typeof value === 'string' ? new URL(value) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (url?.protocol !== 'https:' || url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== ''
+      || !/^https:\/\/[^/?#]+\/?$/i.test(value as string)) {
+      throw new ConfigurationError(`\`dpop.origin\` contains ${JSON.stringify(value)}; it must be an https origin without a path, ${fix}.`);
+    }
+    return url.origin;
+  }));
+}
+
+function count(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new ConfigurationError(`\`dpop.replayCache.${name}\` must be a positive whole number of proofs (default ${fallback}); got ${String(value)}.`);
+  }
+  return value;
+}
+
+function resolveReplayCache(options: DpopReplayCacheOptions | undefined): ResolvedDpopOptions['replayCache'] {
+  if (options !== undefined && (options === null || typeof options !== 'object')) {
+    throw new ConfigurationError('`dpop.replayCache` must be an object like { max: 100_000, maxPerKey: 25_000 }.');
+  }
+  const defaults = DPOP_DEFAULTS.replayCache;
+  const max = count('max', options?.max, defaults.max);
+  const maxPerKey = count('maxPerKey', options?.maxPerKey, Math.max(1, Math.min(defaults.maxPerKey, Math.floor(max / 4))));
+  if (maxPerKey > max) {
+    throw new ConfigurationError(`\`dpop.replayCache.maxPerKey\` (${maxPerKey}) must not exceed \`max\` (${max}): one key may use a share of the replay cache, not more than all of it.`);
+  }
+  return Object.freeze({ max, maxPerKey });
 }
 
 /**
@@ -111,5 +183,7 @@ export function resolveDpopOptions(dpop: DpopOptions | undefined, store: KeyStor
     nonce: resolveNonce(dpop.nonce),
     replayStore,
     replayStoreFailure,
+    replayCache: resolveReplayCache(dpop.replayCache),
+    origins: resolveOrigins(dpop.origin),
   });
 }

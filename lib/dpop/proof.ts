@@ -3,6 +3,8 @@ import { calculateJwkThumbprint, decodeProtectedHeader, errors, importJWK, jwtVe
 import { LRUCache } from 'lru-cache';
 import { InvalidDpopProofError, UseDpopNonceError } from '../errors.js';
 import { isCanonicalCompactJws, tokenJsonDefect } from '../core/token-shape.js';
+import { keyBoundsDefect } from '../keys/bounds.js';
+import { checkProofKey } from './binding.js';
 import { normaliseHtu } from './htu.js';
 import type { NonceSource } from './nonce.js';
 import { DPOP_DEFAULTS, type ResolvedDpopOptions } from './options.js';
@@ -11,15 +13,17 @@ import { DPOP_DEFAULTS, type ResolvedDpopOptions } from './options.js';
 export interface ProofRequest {
   /** The HTTP method, as received. */
   readonly method: string;
-  /** The request URL from `requestHtu()`; undefined when the request has none we can trust. */
-  readonly htu: string | undefined;
+  /** The request URL from `requestHtu()` (one per origin with `dpop.origin`); undefined when the request has none we can trust. */
+  readonly htu: string | readonly string[] | undefined;
   /** The access token presented with the proof (its hash is `ath`). */
   readonly accessToken: string;
+  /** The token's `cnf.jkt`: a proof by any other key is refused before its key is imported or its signature checked. */
+  readonly jkt: string;
 }
 
 /** What a verified proof tells about its key and itself. */
 export interface VerifiedProof {
-  /** The RFC 7638 SHA-256 thumbprint of the proof's `jwk`. */
+  /** The RFC 7638 SHA-256 thumbprint of the proof's `jwk` (the token's `cnf.jkt`). */
   readonly jkt: string;
   readonly jti: string;
   readonly iat: number;
@@ -35,6 +39,14 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 const MAX_JSON_DEPTH = 16;
 const MAX_JTI_LENGTH = 256;
 
+/** Whether a proof's `htu` names the request URL (or one of them). They are normalised, and normalising is idempotent: an equal htu needs no parsing. */
+function htuMatches(htu: string, expected: string | readonly string[]): boolean {
+  if (typeof expected === 'string') return htu === expected || normaliseHtu(htu) === expected;
+  if (expected.includes(htu)) return true;
+  const normal = normaliseHtu(htu);
+  return normal !== undefined && expected.includes(normal);
+}
+
 /** base64url(SHA-256(token)): the `ath` a proof for this access token carries (RFC 9449 4.2). */
 export function accessTokenHash(token: string): string {
   return hash('sha256', token, 'base64url');
@@ -47,16 +59,19 @@ function publicJwk(jwk: unknown): jwk is JWK {
 }
 
 /**
- * Builds the proof verifier once, at startup. Every check of RFC 9449 4.3 that needs only the proof and
- * the request is here, cheapest first, with the server nonce (section 8) when `nonces` is given: a valid
- * one stands in for a recent `iat` (section 11.1). The key's thumbprint against `cnf.jkt` and the `jti`
- * replay check follow elsewhere. Nothing the proof names is ever fetched (only the embedded `jwk` is
- * used) and no description quotes it.
+ * Builds the proof verifier once, at startup. Every check of RFC 9449 4.3 that needs only the proof, the
+ * request and the token's `cnf.jkt` is here, cheapest first, with the server nonce (section 8) when
+ * `nonces` is given: a valid one stands in for a recent `iat` (section 11.1). The key is checked against
+ * the bounds of `keyBoundsDefect()` and its thumbprint against `cnf.jkt` before it is imported or any
+ * signature checked, so the cost of a proof by a key the client chose is bounded, and a key nobody bound
+ * a token to costs one hash. The `jti` replay check follows elsewhere. Nothing the proof names is ever
+ * fetched (only the embedded `jwk` is used) and no description quotes it.
  */
 export function createProofVerifier(options: ResolvedDpopOptions, nonces?: NonceSource): ProofVerifier {
   const algorithms = new Set(options.algorithms);
   // One thumbprint and one import per client key and algorithm, not per request. Keyed by the members
-  // RFC 7638 hashes (they fix the key material), so a hit needs no hashing at all.
+  // RFC 7638 hashes (they fix the key material), so a hit needs no hashing at all. Only keys a token is
+  // bound to get in, so a flood of made-up keys neither fills it nor costs an import.
   const keys = new LRUCache<string, { jkt: string; key: CryptoKey }>({ max: 1000 });
   const { iatWindow, clockTolerance } = options;
 
@@ -77,8 +92,15 @@ export function createProofVerifier(options: ResolvedDpopOptions, nonces?: Nonce
     const cacheKey = `${alg} ${JSON.stringify([kty, crv, x, y, n, e])}`;
     let known = keys.get(cacheKey);
     if (known === undefined) {
+      if (keyBoundsDefect(header.jwk) !== undefined) throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key');
+      let jkt: string;
       try {
-        const jkt = await calculateJwkThumbprint(header.jwk, 'sha256');
+        jkt = await calculateJwkThumbprint(header.jwk, 'sha256');
+      } catch (error) {
+        throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key', { cause: error });
+      }
+      checkProofKey(request.jkt, jkt);
+      try {
         const imported = await importJWK({ ...header.jwk, alg }, alg);
         if (!(imported instanceof CryptoKey)) throw new TypeError('not an asymmetric key');
         known = { jkt, key: imported };
@@ -86,6 +108,8 @@ export function createProofVerifier(options: ResolvedDpopOptions, nonces?: Nonce
       } catch (error) {
         throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key', { cause: error });
       }
+    } else {
+      checkProofKey(request.jkt, known.jkt);
     }
     const { jkt, key } = known;
     let payload: JWTPayload;
@@ -101,8 +125,7 @@ export function createProofVerifier(options: ResolvedDpopOptions, nonces?: Nonce
     const { jti, htm, htu, iat, ath } = payload as Record<string, unknown>;
     if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) throw new InvalidDpopProofError('dpop_jti_invalid', 'invalid DPoP proof jti');
     if (htm !== request.method) throw new InvalidDpopProofError('dpop_htm_mismatch', 'DPoP proof htm mismatch');
-    // request.htu is normalised, and normalising is idempotent: an equal htu needs no parsing.
-    if (typeof htu !== 'string' || request.htu === undefined || (htu !== request.htu && normaliseHtu(htu) !== request.htu)) throw new InvalidDpopProofError('dpop_htu_mismatch', 'DPoP proof htu mismatch');
+    if (typeof htu !== 'string' || request.htu === undefined || !htuMatches(htu, request.htu)) throw new InvalidDpopProofError('dpop_htu_mismatch', 'DPoP proof htu mismatch');
     const nonce = (payload as Record<string, unknown>).nonce;
     if (nonces !== undefined && !nonces.accepts(nonce)) {
       throw new UseDpopNonceError(nonces.current(), nonce !== undefined);

@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import { DpopReplayUnavailableError } from '../errors.js';
 import { emit, type EventHook } from '../events.js';
 import type { KeyStore } from '../keys/store.js';
+import type { KeyQuota } from './quota.js';
 
 /** Remembers proofs for their window: `add()` resolves false for a proof seen before, rejects when it cannot tell. */
 export interface ReplayCache {
@@ -56,10 +57,12 @@ export class MemoryReplayStore {
   }
 }
 
-/** How the replay cache behaves: the window (s), the shared store if any, and what to do when it fails. */
+/** How the replay cache behaves: the window (s), each key's share, the shared store if any, and what to do when it fails. */
 export interface ReplayCacheOptions {
   readonly ttl: number;
   readonly memory: MemoryReplayStore;
+  /** Each key's share of the window, checked before the store is asked and counted once it accepted. */
+  readonly quota: KeyQuota;
   readonly shared: KeyStore | undefined;
   readonly onFailure: 'memory' | 'unavailable';
   readonly onEvent: EventHook | undefined;
@@ -69,20 +72,45 @@ export interface ReplayCacheOptions {
  * The replay cache: one atomic set-if-absent (`lock`, i.e. Redis `SET NX PX`) in the shared store, so
  * exactly one process accepts a proof. When the store fails, this process's memory decides instead (it
  * still refuses its own replays) and `dpop_replay_store_failed` is reported; or 503 with `'unavailable'`.
+ * A key over its share gets 429 before any store is asked; when memory is full, a key holding at least
+ * an even share of it gets 429 too (it is the flood), any other key 503 (fail closed).
  */
-export function createReplayCache({ ttl, memory, shared, onFailure, onEvent }: ReplayCacheOptions): ReplayCache {
-  if (shared === undefined) return { add: (jkt, jti) => Promise.resolve(memory.add(replayKey(jkt, jti), ttl)) };
+export function createReplayCache({ ttl, memory, quota, shared, onFailure, onEvent }: ReplayCacheOptions): ReplayCache {
+  const remember = (jkt: string, key: string): boolean => {
+    try {
+      return memory.add(key, ttl);
+    } catch (error) {
+      if (error instanceof DpopReplayUnavailableError && quota.count(jkt) * quota.keys >= memory.size) quota.refuse(jkt);
+      throw error;
+    }
+  };
+  const counted = (jkt: string, accepted: boolean): boolean => {
+    if (accepted) quota.record(jkt);
+    return accepted;
+  };
+  if (shared === undefined) {
+    return {
+      // eslint-disable-next-line @typescript-eslint/require-await -- rejects rather than throws, like the shared store
+      async add(jkt, jti) {
+        quota.admit(jkt);
+        return counted(jkt, remember(jkt, replayKey(jkt, jti)));
+      },
+    };
+  }
   const lock = shared.lock!.bind(shared);
   return {
     async add(jkt, jti) {
+      quota.admit(jkt);
       const key = replayKey(jkt, jti);
+      let accepted: boolean;
       try {
-        return await lock(key, ttl);
+        accepted = await lock(key, ttl);
       } catch (error) {
         emit(onEvent, { type: 'dpop_replay_store_failed' });
         if (onFailure === 'unavailable') throw new DpopReplayUnavailableError(1, { cause: error });
-        return memory.add(key, ttl);
+        accepted = remember(jkt, key);
       }
+      return counted(jkt, accepted);
     },
   };
 }

@@ -1,16 +1,16 @@
 import { InvalidDpopProofError } from '../errors.js';
 import type { EventHook } from '../events.js';
-import { checkProofKey } from './binding.js';
 import { nonceSource, type NonceSource } from './nonce.js';
-import { DPOP_DEFAULTS, type ResolvedDpopOptions } from './options.js';
+import type { ResolvedDpopOptions } from './options.js';
 import { createProofVerifier } from './proof.js';
+import { KeyQuota } from './quota.js';
 import { createReplayCache, MemoryReplayStore } from './replay.js';
 
 /** One DPoP request, as the checker needs it (Koa-free). */
 export interface DpopRequest {
   readonly method: string;
-  /** The request URL from `requestHtu()`, computed once per request. */
-  readonly htu: string | undefined;
+  /** The request URL from `requestHtu()` (or `originHtus()` with `dpop.origin`), computed once per request. */
+  readonly htu: string | readonly string[] | undefined;
   /** The request's one DPoP proof. */
   readonly proof: string;
   /** The access token the proof goes with. */
@@ -36,8 +36,8 @@ export interface DpopChecker {
 }
 
 /**
- * Builds the whole RFC 9449 resource-server check: the proof (never cached), its key against the
- * token's `cnf.jkt`, then its `jti` against the replay cache, recorded last so that refused proofs
+ * Builds the whole RFC 9449 resource-server check: the proof (never cached) with its key against the
+ * token's `cnf.jkt` (before its signature), then its `jti` against the replay cache, recorded last so that refused proofs
  * never fill it. The replay window is the `iat` window, or the nonce's life when nonces are on.
  */
 export function createDpopChecker(options: ResolvedDpopOptions, onEvent: EventHook | undefined): DpopChecker {
@@ -46,7 +46,8 @@ export function createDpopChecker(options: ResolvedDpopOptions, onEvent: EventHo
   const ttl = (options.nonce === undefined ? options.iatWindow : 2 * options.nonce.lifetime) + 2 * options.clockTolerance;
   const replays = createReplayCache({
     ttl,
-    memory: new MemoryReplayStore(DPOP_DEFAULTS.memoryReplayEntries),
+    memory: new MemoryReplayStore(options.replayCache.max),
+    quota: new KeyQuota(options.replayCache.maxPerKey, ttl, options.replayCache.max),
     shared: options.replayStore,
     onFailure: options.replayStoreFailure,
     onEvent,
@@ -56,7 +57,6 @@ export function createDpopChecker(options: ResolvedDpopOptions, onEvent: EventHo
     nonces,
     async check(request) {
       const proof = await verifyProof(request.proof, request);
-      checkProofKey(request.jkt, proof.jkt);
       if (!(await replays.add(proof.jkt, proof.jti))) {
         throw new InvalidDpopProofError('dpop_replayed', 'DPoP proof already used');
       }

@@ -6,7 +6,7 @@ import { DEFAULTS } from '../core/options.js';
 import { AuthError, ConfigurationError, MissingCredentialsError, type DpopChallengeContext } from '../errors.js';
 import { readDpopCredentials } from '../credentials/read.js';
 import { boundJkt, checkBinding, type DpopMode } from '../dpop/binding.js';
-import { requestHtu } from '../dpop/htu.js';
+import { originHtus, requestHtu } from '../dpop/htu.js';
 import { resolveDpopOptions, type DpopOptions } from '../dpop/options.js';
 import { createDpopChecker, type DpopResult } from '../dpop/validate.js';
 import type { UserOptions } from '../users/options.js';
@@ -134,7 +134,8 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
         thumbprint = await checkCertificateBinding(verified.claims, mtls, () => mtls?.getCertificate(ctx));
       }
       if (jkt !== undefined) {
-        proven = await dpop!.check({ method: ctx.method, htu: requestHtu(ctx), proof: credentials!.proof!, accessToken: token, jkt });
+        const htu = dpopOptions!.origins === undefined ? requestHtu(ctx) : originHtus(dpopOptions!.origins, ctx.originalUrl);
+        proven = await dpop!.check({ method: ctx.method, htu, proof: credentials!.proof!, accessToken: token, jkt });
       }
     } catch (error) {
       reportRejection(options.onEvent, challenged(error, scheme));

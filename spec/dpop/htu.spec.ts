@@ -34,6 +34,34 @@ describe('dpop/htu: the request URL compared after RFC 3986 6.2.2 normalisation'
     expect(requestHtu({ protocol: 'http', host: 'api.example.com', originalUrl: 'http://evil.example/items' })).to.equal('http://api.example.com/items');
   });
 
+  it('keeps empty segments: "//" is not "/" to a router, and "//host" in a path never becomes an authority', () => {
+    expect(normaliseHtu('http://h//evil.example/x')).to.equal('http://h//evil.example/x');
+    expect(normaliseHtu('http://h//')).to.equal('http://h//'); // re-parsed, "//" had no host: a TypeError, a 500
+    expect(normaliseHtu('https://a.example/a//b/')).to.equal('https://a.example/a//b/');
+    expect(normaliseHtu('https://a.example/a/..//x')).to.equal('https://a.example//x');
+    expect(normaliseHtu('https://a.example//%2E%2E/x')).to.equal('https://a.example/x');
+    expect(requestHtu({ protocol: 'http', host: 'h', originalUrl: '//evil.example/x' })).to.equal('http://h//evil.example/x');
+    expect(requestHtu({ protocol: 'http', host: 'h', originalUrl: '//evil.example/x' })).to.not.equal(normaliseHtu('http://h/x'));
+  });
+
+  it('takes the raw path of an absolute-form target, as Koa routes it: no dot segments resolved, empty segments kept', () => {
+    expect(requestHtu({ protocol: 'http', host: 'h', originalUrl: 'http://evil.example//x?q' })).to.equal('http://h//x');
+    expect(requestHtu({ protocol: 'http', host: 'h', originalUrl: 'http://evil.example' })).to.equal('http://h/');
+    expect(requestHtu({ protocol: 'http', host: 'h', originalUrl: 'http://evil.example/a/../admin' })).to.equal(undefined);
+  });
+
+  it('has no URL for a request path Koa routes differently from its normal form (dot segments, backslashes, encoded unreserved characters)', () => {
+    for (const target of ['/a/../admin', '/a/./b', '/%2e%2E/admin', '/a/%2E/b', '/a\\b', '/%6Dessages', '/a/..', '/a b', '/ü']) {
+      expect(requestHtu({ protocol: 'http', host: 'h', originalUrl: target }), target).to.equal(undefined);
+    }
+  });
+
+  it('treats percent-encoded reserved characters as data: %2F is not a slash, and only its hex case is normalised', () => {
+    expect(requestHtu({ protocol: 'http', host: 'h', originalUrl: '/a%2fb' })).to.equal('http://h/a%2Fb');
+    expect(normaliseHtu('http://h/a/b')).to.not.equal(requestHtu({ protocol: 'http', host: 'h', originalUrl: '/a%2fb' }));
+    expect(normaliseHtu('http://h/a%5Cb')).to.not.equal(normaliseHtu('http://h/a/b'));
+  });
+
   it('has no URL for a Host that is more than host and port (it could shift the path)', () => {
     for (const host of ['evil.example/x', '', 'a b', 'a@b', 'a.example:99999999']) {
       expect(requestHtu({ protocol: 'http', host, originalUrl: '/items' }), host).to.equal(undefined);

@@ -39,6 +39,18 @@ describe('dpop/options: resolved once, at startup', () => {
     expect(fails({ nonce: { secret: 'x'.repeat(32), lifetime: -1 } })).to.include('`dpop.nonce.lifetime`');
     expect(fails({ replayStore: { get: () => undefined, set: () => undefined } })).to.include('atomic lock(key, ttl)');
     expect(fails({ replayStoreFailure: 'ignore' })).to.include("'memory' or 'unavailable'");
+    expect(fails({ replayCache: 5 })).to.include('`dpop.replayCache` must be an object');
+    expect(fails({ replayCache: { max: 0 } })).to.include('`dpop.replayCache.max` must be a positive whole number');
+    expect(fails({ replayCache: { maxPerKey: 2.5 } })).to.include('`dpop.replayCache.maxPerKey` must be a positive whole number');
+    expect(fails({ replayCache: { max: 10, maxPerKey: 11 } })).to.include('must not exceed `max`');
+  });
+
+  it('gives each key a quarter of the replay cache at most, 25,000 proofs by default', () => {
+    expect(DPOP_DEFAULTS.replayCache).to.deep.equal({ max: 100_000, maxPerKey: 25_000 });
+    expect(resolveDpopOptions({}, undefined, 5)!.replayCache).to.deep.equal({ max: 100_000, maxPerKey: 25_000 });
+    expect(resolveDpopOptions({ replayCache: { max: 1_000_000 } }, undefined, 5)!.replayCache).to.deep.equal({ max: 1_000_000, maxPerKey: 25_000 });
+    expect(resolveDpopOptions({ replayCache: { max: 40 } }, undefined, 5)!.replayCache).to.deep.equal({ max: 40, maxPerKey: 10 });
+    expect(resolveDpopOptions({ replayCache: { maxPerKey: 100_000 } }, undefined, 5)!.replayCache).to.deep.equal({ max: 100_000, maxPerKey: 100_000 });
   });
 
   it('accepts a rotating list of nonce secrets', () => {

@@ -1,22 +1,22 @@
 import { expect } from 'chai';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { base64url, exportJWK, generateKeyPair, SignJWT, type JWTHeaderParameters } from 'jose';
+import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type JWTHeaderParameters } from 'jose';
 import { InvalidDpopProofError, UseDpopNonceError } from '../../lib/index.js';
 import { nonceSource } from '../../lib/dpop/nonce.js';
 import { resolveDpopOptions } from '../../lib/dpop/options.js';
-import { accessTokenHash, createProofVerifier, type ProofVerifier } from '../../lib/dpop/proof.js';
+import { accessTokenHash, createProofVerifier, type ProofRequest, type ProofVerifier } from '../../lib/dpop/proof.js';
 import { createDpopKey, type TestDpopKey, type TestProofOptions } from '../../lib/testing/index.js';
 import { rejection } from '../support/rejection.js';
 
 const URL_ = 'https://api.example.com/messages';
 const TOKEN = 'an.access.token';
-const request = { method: 'GET', htu: URL_, accessToken: TOKEN };
 const now = (): number => Math.floor(Date.now() / 1000);
 
 describe('dpop/proof: every proof check of RFC 9449 4.3', () => {
   let key: TestDpopKey;
   let verify: ProofVerifier;
+  let request: ProofRequest;
   const proof = (options: Partial<TestProofOptions> = {}): Promise<string> => key.proof({ method: 'GET', url: URL_, accessToken: TOKEN, ...options });
   const refusal = async (promise: Promise<unknown>, code: string, description: string): Promise<void> => {
     const error = await rejection(promise);
@@ -26,6 +26,7 @@ describe('dpop/proof: every proof check of RFC 9449 4.3', () => {
 
   before(async () => {
     key = await createDpopKey();
+    request = { method: 'GET', htu: URL_, accessToken: TOKEN, jkt: key.jkt };
     verify = createProofVerifier(resolveDpopOptions({}, undefined, 5)!);
   });
 
@@ -76,7 +77,17 @@ describe('dpop/proof: every proof check of RFC 9449 4.3', () => {
     const p384 = await exportJWK((await generateKeyPair('ES384')).publicKey);
     const rsa = await exportJWK((await generateKeyPair('RS256')).publicKey);
     for (const jwk of [p384, rsa]) {
-      await refusal(verify(await proof({ header: { jwk } }), request), 'dpop_jwk_invalid', 'invalid DPoP proof key');
+      const bound = { ...request, jkt: await calculateJwkThumbprint(jwk, 'sha256') };
+      await refusal(verify(await proof({ header: { jwk } }), bound), 'dpop_jwk_invalid', 'invalid DPoP proof key');
+    }
+  });
+
+  it('requires the key the token is bound to (cnf.jkt), checked before the signature, on first sight and once the key is known', async () => {
+    const stranger = await createDpopKey();
+    const junk = `${(await proof()).split('.').slice(0, 2).join('.')}.${base64url.encode(new Uint8Array(64))}`;
+    for (let i = 0; i < 2; i++) {
+      await refusal(verify(await proof(), { ...request, jkt: stranger.jkt }), 'dpop_key_mismatch', 'DPoP proof key does not match the token');
+      await refusal(verify(junk, { ...request, jkt: stranger.jkt }), 'dpop_key_mismatch', 'DPoP proof key does not match the token');
     }
   });
 

@@ -5,11 +5,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 import Koa from 'koa';
-import { authenticate, DpopReplayUnavailableError, type KeyStore, type TokenGuardEvent } from '../../lib/index.js';
+import { authenticate, DpopKeyQuotaError, DpopReplayUnavailableError, type KeyStore, type TokenGuardEvent } from '../../lib/index.js';
+import { KeyQuota } from '../../lib/dpop/quota.js';
 import { createReplayCache, MemoryReplayStore, replayKey } from '../../lib/dpop/replay.js';
 import { redisStore } from '../../lib/redis.js';
 import { createDpopKey, createTestIssuer } from '../../lib/testing/index.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
+import { rejection } from '../support/rejection.js';
 import { dpop, serve } from './support.js';
 
 describe('dpop/replay: each proof jti is accepted once within its window', () => {
@@ -50,6 +52,46 @@ describe('dpop/replay: each proof jti is accepted once within its window', () =>
     });
   });
 
+  describe('each key gets a share, not the whole store', () => {
+    const fill = async (cache: ReturnType<typeof createReplayCache>, jkt: string, n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) expect(await cache.add(jkt, `${jkt}-${i}`)).to.equal(true);
+    };
+
+    it('refuses a key over its quota with 429 and Retry-After, while another key still gets in', async () => {
+      let now = 1_000_000;
+      const cache = createReplayCache({ ttl: 160, memory: new MemoryReplayStore(8, () => now), quota: new KeyQuota(3, 160, 8, () => now), shared: undefined, onFailure: 'memory', onEvent: undefined });
+      await fill(cache, 'flooder', 3);
+      const error = await rejection(cache.add('flooder', 'one-more'));
+      expect(error).to.be.instanceOf(DpopKeyQuotaError);
+      expect({ status: error.status, code: error.code, headers: error.headers }).to.deep.equal({ status: 429, code: 'dpop_key_quota_exceeded', headers: { 'Retry-After': '170' } });
+      expect(await cache.add('other', 'j')).to.equal(true);
+      now += 170_000;
+      expect(await cache.add('flooder', 'one-more')).to.equal(true);
+    });
+
+    it('once memory is full, refuses the keys holding an even share or more with 429, any other with 503 (fail closed)', async () => {
+      const now = 1_000_000;
+      const cache = createReplayCache({ ttl: 60, memory: new MemoryReplayStore(8, () => now), quota: new KeyQuota(4, 60, 8, () => now), shared: undefined, onFailure: 'memory', onEvent: undefined });
+      await fill(cache, 'a', 4);
+      await fill(cache, 'b', 3);
+      await fill(cache, 'c', 1);
+      expect((await rejection(cache.add('a', 'x'))).status).to.equal(429); // over its quota
+      expect((await rejection(cache.add('b', 'x'))).status).to.equal(429); // 3 of 8 held by 3 keys
+      expect((await rejection(cache.add('c', 'x'))).status).to.equal(503);
+      expect((await rejection(cache.add('d', 'x'))).status).to.equal(503);
+    });
+
+    it('holds the quota with a shared store too, before the store is asked (per process)', async () => {
+      let locks = 0;
+      const store: KeyStore = { get: () => Promise.resolve(undefined), set: () => Promise.resolve(), lock: () => Promise.resolve(++locks > 0) };
+      const cache = createReplayCache({ ttl: 60, memory: new MemoryReplayStore(8), quota: new KeyQuota(2, 60, 8), shared: store, onFailure: 'memory', onEvent: undefined });
+      await fill(cache, 'flooder', 2);
+      expect(await rejection(cache.add('flooder', 'x'))).to.be.instanceOf(DpopKeyQuotaError);
+      expect(locks).to.equal(2);
+      expect(await cache.add('other', 'x')).to.equal(true);
+    });
+  });
+
   describe('with a shared store', () => {
     it('uses one atomic lock (set-if-absent) per proof', async () => {
       const calls: Array<[string, number]> = [];
@@ -65,7 +107,7 @@ describe('dpop/replay: each proof jti is accepted once within its window', () =>
         },
       };
       const memory = new MemoryReplayStore(10);
-      const cache = createReplayCache({ ttl: 310, memory, shared: store, onFailure: 'memory', onEvent: undefined });
+      const cache = createReplayCache({ ttl: 310, memory, quota: new KeyQuota(10, 310, 10), shared: store, onFailure: 'memory', onEvent: undefined });
       expect(await cache.add('jkt', 'j1')).to.equal(true);
       expect(await cache.add('jkt', 'j1')).to.equal(false);
       expect(calls).to.deep.equal([[replayKey('jkt', 'j1'), 310], [replayKey('jkt', 'j1'), 310]]);
@@ -75,7 +117,7 @@ describe('dpop/replay: each proof jti is accepted once within its window', () =>
     it('falls back to memory when the store fails, reports it, and still refuses this process\'s replays', async () => {
       const events: TokenGuardEvent[] = [];
       const failing: KeyStore = { get: () => Promise.resolve(undefined), set: () => Promise.resolve(), lock: () => Promise.reject(new Error('down')) };
-      const cache = createReplayCache({ ttl: 60, memory: new MemoryReplayStore(10), shared: failing, onFailure: 'memory', onEvent: (e) => events.push(e) });
+      const cache = createReplayCache({ ttl: 60, memory: new MemoryReplayStore(10), quota: new KeyQuota(10, 60, 10), shared: failing, onFailure: 'memory', onEvent: (e) => events.push(e) });
       expect(await cache.add('jkt', 'j')).to.equal(true);
       expect(await cache.add('jkt', 'j')).to.equal(false);
       expect(events).to.deep.equal([{ type: 'dpop_replay_store_failed' }, { type: 'dpop_replay_store_failed' }]);
@@ -83,7 +125,7 @@ describe('dpop/replay: each proof jti is accepted once within its window', () =>
 
     it("answers 503 instead with replayStoreFailure: 'unavailable'", async () => {
       const failing: KeyStore = { get: () => Promise.resolve(undefined), set: () => Promise.resolve(), lock: () => Promise.reject(new Error('down')) };
-      const cache = createReplayCache({ ttl: 60, memory: new MemoryReplayStore(10), shared: failing, onFailure: 'unavailable', onEvent: undefined });
+      const cache = createReplayCache({ ttl: 60, memory: new MemoryReplayStore(10), quota: new KeyQuota(10, 60, 10), shared: failing, onFailure: 'unavailable', onEvent: undefined });
       let error: unknown;
       await cache.add('jkt', 'j').catch((e: unknown) => {
         error = e;
@@ -108,7 +150,7 @@ describe('dpop/replay: each proof jti is accepted once within its window', () =>
         return client;
       }));
       try {
-        const caches = clients.map((client) => createReplayCache({ ttl: 60, memory: new MemoryReplayStore(10), shared: redisStore(client), onFailure: 'memory', onEvent: undefined }));
+        const caches = clients.map((client) => createReplayCache({ ttl: 60, memory: new MemoryReplayStore(10), quota: new KeyQuota(10, 60, 10), shared: redisStore(client), onFailure: 'memory', onEvent: undefined }));
         const results = await Promise.all(Array.from({ length: 20 }, (_, i) => caches[i % 2]!.add('jkt', 'same-jti')));
         expect(results.filter(Boolean)).to.have.length(1);
         expect(await clients[0]!.pTTL(replayKey('jkt', 'same-jti'))).to.be.within(59_000, 60_000);

@@ -1,6 +1,25 @@
-// CPU per request for the attack suite's cost guards: process CPU (every thread, WebCrypto's pool
-// included) rather than wall-clock time, and medians of repeated runs, so a garbage collection or a
-// busy neighbour on this shared machine does not pass for an expensive request.
+// CPU per request, measured with process.cpuUsage() (every thread of the process, so WebCrypto's
+// thread pool too), never wall-clock: the machine is shared and noisy.
+
+/**
+ * Microseconds of CPU per call of each kind: each kind runs `perRound` calls in each of `rounds`
+ * interleaved rounds and keeps its cheapest round. Noise (other processes, GC, JIT) only ever adds
+ * cost, so the minimum is the steadiest estimate, and interleaving spreads any drift over every kind.
+ */
+export async function cpuCosts<K extends string>(kinds: Record<K, () => Promise<unknown>>, perRound: number, rounds: number): Promise<Record<K, number>> {
+  const names = Object.keys(kinds) as K[];
+  const best = Object.fromEntries(names.map((k) => [k, Infinity])) as Record<K, number>;
+  for (let round = 0; round < rounds; round++) {
+    for (const name of names) {
+      const run = kinds[name];
+      const start = process.cpuUsage();
+      for (let i = 0; i < perRound; i++) await run();
+      const { user, system } = process.cpuUsage(start);
+      best[name] = Math.min(best[name], (user + system) / perRound);
+    }
+  }
+  return best;
+}
 
 /** CPU microseconds (user + system, all threads of this process) that one call costs. */
 export async function cpuOf(run: () => Promise<unknown>): Promise<number> {
@@ -10,18 +29,9 @@ export async function cpuOf(run: () => Promise<unknown>): Promise<number> {
   return user + system;
 }
 
-/** The median CPU microseconds of `runs` calls, after one warm-up call. */
-export async function medianCpu(run: () => Promise<unknown>, runs = 15): Promise<number> {
-  await run();
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) samples.push(await cpuOf(run));
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(runs / 2)]!;
-}
-
 /**
  * The `k` costliest cases of a fuzz run by single measurement. A single measurement may include a
- * collection; re-measuring only these with `medianCpu` tells a costly request from a noisy one.
+ * collection; re-measuring only these with `cpuCosts` tells a costly request from a noisy one.
  */
 export class Costliest<T> {
   readonly #k: number;

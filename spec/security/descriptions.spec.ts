@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { insufficientScope } from '../../lib/guards/scopes.js';
-import { DpopReplayUnavailableError, IntrospectionUnavailableError, KeySourceUnavailableError, UseDpopNonceError, MissingCredentialsError, UnknownUserError, UserInfoUnavailableError } from '../../lib/index.js';
+import { DpopKeyQuotaError, DpopReplayUnavailableError, IntrospectionUnavailableError, KeySourceUnavailableError, UseDpopNonceError, MissingCredentialsError, UnknownUserError, UserInfoUnavailableError } from '../../lib/index.js';
 import { CONFIGURED_DESCRIPTIONS, ERROR_DESCRIPTIONS } from './support.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -16,7 +16,7 @@ function sources(dir: string): string[] {
 // Request-time errors whose description is their second constructor argument.
 const DESCRIBED = new Set(['InvalidRequestError', 'InvalidTokenError', 'InsufficientScopeError', 'InvalidDpopProofError']);
 // Request-time errors with one fixed description, set in lib/errors.ts.
-const FIXED = [new MissingCredentialsError(), new KeySourceUnavailableError(1), new UnknownUserError(401), new UserInfoUnavailableError(1), new IntrospectionUnavailableError(1), new UseDpopNonceError('n'), new UseDpopNonceError('n', true), new DpopReplayUnavailableError(1)];
+const FIXED = [new MissingCredentialsError(), new KeySourceUnavailableError(1), new UnknownUserError(401), new UserInfoUnavailableError(1), new IntrospectionUnavailableError(1), new UseDpopNonceError('n'), new UseDpopNonceError('n', true), new DpopReplayUnavailableError(1), new DpopKeyQuotaError(1)];
 // The descriptions passed as a variable: built from the scopes a route requires (configuration), and an
 // introspection refusal remembered by the cache, replayed as a fresh error (one of response.ts's literals).
 const COMPUTED = new Set(['lib/guards/scopes.ts: description', 'lib/introspection/introspect.ts: description']);

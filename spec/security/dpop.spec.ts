@@ -7,6 +7,7 @@ import { authenticate, type AuthState } from '../../lib/index.js';
 import { accessTokenHash } from '../../lib/dpop/proof.js';
 import { createDpopKey, createTestIssuer, type TestDpopKey, type TestIssuer, type TestProofOptions } from '../../lib/testing/index.js';
 import { ALGS, dpop, serve, type Served } from '../dpop/support.js';
+import { inject } from './inject.js';
 
 const AUDIENCE = 'https://api.example.com';
 
@@ -15,11 +16,12 @@ describe('security: DPoP proofs and bindings (RFC 9449)', () => {
   let key: TestDpopKey;
   let s: Served;
   let url: string;
+  let app: Koa<AuthState>;
 
   before(async () => {
     issuer = await createTestIssuer({ audience: AUDIENCE });
     key = await createDpopKey();
-    const app = new Koa<AuthState>();
+    app = new Koa<AuthState>();
     app.silent = true;
     app.use(authenticate({ issuer: issuer.issuer, audience: AUDIENCE, dpop: {} }));
     app.use((ctx) => {
@@ -64,6 +66,21 @@ describe('security: DPoP proofs and bindings (RFC 9449)', () => {
     await expectProofRefused(token, await proofFor(token, { url: `${s.origin}/admin` }), 'DPoP proof htu mismatch');
     await expectProofRefused(token, await proofFor(token, { claims: { htu: `http://api@127.0.0.1${new URL(url).port}/resource` } }), 'DPoP proof htu mismatch');
     await expectProofRefused(token, await proofFor(token, { method: 'DELETE' }), 'DPoP proof htm mismatch');
+  });
+
+  it('4.3 htu: a proof for one path does not pass on another path the router sees differently ("//", dot segments, backslash, absolute form)', async () => {
+    // Sent raw (in process): an HTTP client would resolve these paths before sending them; an attacker does not.
+    const token = await issuer.sign({}, { dpopKey: key });
+    const host = new URL(url).host;
+    const send = async (target: string, proof: string) => inject(app, target, ['Host', host, 'Authorization', `DPoP ${token}`, 'DPoP', proof]);
+    for (const target of ['//evil.example/resource', '/x/../resource', '/x/%2E%2E/resource', '/x\\..\\resource', 'http://evil.example/x/../resource']) {
+      const reply = await send(target, await proofFor(token));
+      expect({ target, status: reply.status, challenge: reply.headers['www-authenticate'] }).to.deep.equal({
+        target, status: 401, challenge: `DPoP error="invalid_dpop_proof", error_description="DPoP proof htu mismatch", algs="${ALGS}"`,
+      });
+    }
+    // The same path, exactly as the router sees it, passes.
+    expect((await send('//evil.example/resource', await proofFor(token, { claims: { htu: `${s.origin}//evil.example/resource` } }))).status).to.equal(200);
   });
 
   it('pre-generated proofs: an iat far in the future or the past is refused', async () => {

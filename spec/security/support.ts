@@ -171,6 +171,7 @@ export const ERROR_DESCRIPTIONS: ReadonlySet<string> = new Set([
   'DPoP nonce required',
   'DPoP nonce expired or invalid',
   'DPoP proof checking is temporarily unavailable',
+  'too many DPoP proofs for this key',
   // certificate-bound tokens (RFC 8705)
   'client certificate required',
   'client certificate does not match the token',
