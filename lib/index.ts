@@ -5,7 +5,8 @@ export { createVerifier, type AccessTokenClaims, type TokenSource, type Verified
 export { createEstablisher, type EstablishOptions, type Establisher } from './core/establish.js';
 export { createIntrospector, type Introspector, type IntrospectorOptions } from './introspection/introspect.js';
 export { INTROSPECTION_DEFAULTS, type ClientAuthMethod, type IntrospectionOptions } from './introspection/options.js';
-export { ASYMMETRIC_ALGORITHMS, DEFAULTS, HMAC_ALGORITHMS, type VerifyOptions } from './core/options.js';
+export { ASYMMETRIC_ALGORITHMS, DEFAULTS, HMAC_ALGORITHMS, type KeySetsOptions, type VerifyOptions } from './core/options.js';
+export type { Caller } from './core/caller.js';
 export { GrantedScopes, parseScopes } from './core/scopes.js';
 export { extractToken, type TokenLocations } from './bearer/extract.js';
 export { clearKeySets } from './keys/registry.js';
@@ -74,7 +75,7 @@ export {
   type ProtectedResourceMetadataOptions,
 } from './metadata/document.js';
 export { mcpAuthInfo, type McpAuthInfo } from './koa/mcp.js';
-export { DPOP_DEFAULTS, type DpopNonceOptions, type DpopOptions } from './dpop/options.js';
+export { DPOP_DEFAULTS, type DpopNonceOptions, type DpopOptions, type DpopReplayCacheOptions } from './dpop/options.js';
 export { normaliseHtu, requestHtu, type HtuRequest } from './dpop/htu.js';
 export { certificateThumbprint } from './mtls/thumbprint.js';
 export { checkCertificateBinding } from './mtls/binding.js';
