@@ -12,6 +12,7 @@ import { AuthError, authenticate, clearKeySets, type AuthState } from '../../lib
 import { MAX_NUMERIC_DATE } from '../../lib/core/numeric-date.js';
 import { introspectionServer, type IntrospectionServer, type Reply } from '../support/introspection-server.js';
 import { signingKey, type SigningKey } from '../support/provider.js';
+import { cpuOf } from './cpu.js';
 import { inject } from './inject.js';
 import { ERROR_DESCRIPTIONS, signRaw, trapProcessErrors } from './support.js';
 
@@ -128,10 +129,11 @@ describe('security: fuzzing introspection answers, plain and RFC 9701 (fast-chec
   async function ask(app: Koa<AuthState>, reply: Reply): Promise<{ status: number; cpu: number; challenge: string; body: string }> {
     server.override = () => reply;
     const token = `fuzz_${++counter}`;
-    const before = process.cpuUsage();
-    const answer = await inject(app, '/', ['Host', 'api.example.com', 'Authorization', `Bearer ${token}`]);
-    const { user, system } = process.cpuUsage(before);
-    return { status: answer.status, cpu: user + system, challenge: String(answer.headers['www-authenticate'] ?? ''), body: answer.body };
+    let answer!: Awaited<ReturnType<typeof inject>>;
+    const cpu = await cpuOf(async () => {
+      answer = await inject(app, '/', ['Host', 'api.example.com', 'Authorization', `Bearer ${token}`]);
+    });
+    return { status: answer.status, cpu, challenge: String(answer.headers['www-authenticate'] ?? ''), body: answer.body };
   }
 
   /** The median CPU cost of a normal refusal: an inactive answer. */

@@ -6,6 +6,7 @@ import { useServer } from '../introspection/support.js';
 import { hugeExponentKey, oversizeModulusJwk, wrongLengthEcJwk } from '../support/costly-keys.js';
 import { fakeProvider, type FakeProvider, type SigningKey } from '../support/provider.js';
 import { rejection } from '../support/rejection.js';
+import { cpuOf } from './cpu.js';
 import { claimsFor, expectProviderCalls, expectRefusal, guardedApp, send, refuseStrayNetwork } from './support.js';
 
 // Whoever publishes a key chooses what checking a signature with it costs: a 3,071-bit RSA exponent
@@ -65,15 +66,12 @@ describe('security: keys out of bounds in a key set are never imported (RFC 7518
     });
     await verify(await provider.sign()); // keys loaded
     await verify(junk(huge.kid, 384, 1)[0]!).catch(() => undefined); // and any refetch for the kid done
-    const cpu = async (tokens: string[]): Promise<number> => {
-      const start = process.cpuUsage();
+    const cpu = (tokens: string[]): Promise<number> => cpuOf(async () => {
       for (const token of tokens) {
         const error = await rejection(verify(token));
         expect(error.status).to.equal(401);
       }
-      const used = process.cpuUsage(start);
-      return used.user + used.system;
-    };
+    });
     const N = 40;
     const [normalTokens, hugeTokens] = [junk(rsa.kid, 256, N), junk(huge.kid, 384, N)];
     const normal = await cpu(normalTokens); // each one RSA-2048 check with e = 65537: "invalid signature"
