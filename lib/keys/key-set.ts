@@ -66,6 +66,8 @@ export class RemoteKeySet {
   #blockedUntil = Number.NEGATIVE_INFINITY;
   #lastFailure: KeySourceError | undefined;
   #staleReported = false;
+  /** Epoch ms the source said its keys changed (`sourceChanged`): stored copies fetched until then are outdated. */
+  #changedAt = Number.NEGATIVE_INFINITY;
   /** Provider calls made (discovery and JWKS), for observability and specs. */
   fetchCount = 0;
   /** Bumped whenever a refresh drops a key, so verdicts cached with the old keys stop being served. */
@@ -136,6 +138,17 @@ export class RemoteKeySet {
     const snapshot = this.#snapshot;
     if (snapshot !== undefined && this.#now() - snapshot.fetchedAt <= snapshot.maxAge) return;
     await this.#run('cold');
+  }
+
+  /**
+   * The source's keys changed at `at` (epoch ms), as whoever publishes them says (the test kit, in process): the next
+   * unknown `kid` fetches at once, whatever the cooldown, and no stored copy fetched until then answers a load. Keys in
+   * use keep verifying; a failure's back-off stays.
+   */
+  sourceChanged(at: number): void {
+    this.#changedAt = Math.max(this.#changedAt, at);
+    // An attempt started after the change has seen it; one started before may not have.
+    if (this.#lastAttempt <= at) this.#lastAttempt = Number.NEGATIVE_INFINITY;
   }
 
   #mayFetch(now: number): boolean {
@@ -213,6 +226,7 @@ export class RemoteKeySet {
   #acceptable(shared: SharedKeySet, reason: KeySetLoadReason, now: number): boolean {
     const current = this.#snapshot;
     if (current !== undefined && shared.fetchedAt <= current.fetchedAt) return false;
+    if (shared.fetchedAt <= this.#changedAt) return false;
     const age = now - shared.fetchedAt;
     // An unknown kid: someone fetched within the cooldown, so the provider would not know it either.
     if (reason === 'unknown_kid') return age < this.#options.cooldown * 1000;

@@ -12,6 +12,12 @@ type KeySource = { jwksUri: string } | { issuer: string };
 // (two routers, say) share keys and fetches. Keyed by fetch and store too, so neither is ever bypassed.
 const registry = new Map<typeof fetch, Map<KeyStore | undefined, Map<string, Entry>>>();
 
+// When a source's keys last changed, by its URL, as the test kit announces (`sourceChanged`); read by key sets
+// created later too, so a store's older copy never answers them. Only the kit writes here, one entry per live issuer.
+const changes = new Map<string, number>();
+
+const urlOf = (source: KeySource): string => ('jwksUri' in source ? source.jwksUri : source.issuer);
+
 // A verifier with `allowInsecureHttp` follows redirects a strict one refuses: they never share a key set.
 const INSECURE = ' (allowInsecureHttp)';
 const idOf = (source: KeySource, options: ResolvedVerifyOptions): string =>
@@ -55,6 +61,8 @@ export function keySetFor(source: KeySource, options: ResolvedVerifyOptions, hol
       store: options.store,
       onEvent: fanOut(hooks),
     });
+    const changedAt = changes.get(urlOf(source));
+    if (changedAt !== undefined) keySet.sourceChanged(changedAt);
     byStore.set(id, (entry = { keySet, hooks, holders: 0 }));
   }
   if (!hold) return entry.keySet;
@@ -98,4 +106,27 @@ export function clearKeySets(url?: string): void {
       }
     }
   }
+}
+
+/**
+ * The keys at this issuer or JWKS URL changed now: every key set of it, whatever its fetch and store, refetches at
+ * the next unknown `kid` despite its cooldown, and takes no stored copy fetched before now. Internal: the test kit
+ * calls it when it publishes a key, in process; a real provider's rotation is found by max age and unknown kids.
+ */
+export function sourceChanged(url: string): void {
+  const at = Date.now();
+  changes.set(url, at);
+  for (const byFetch of registry.values()) {
+    for (const byStore of byFetch.values()) {
+      for (const id of [`issuer ${url}`, `jwks ${url}`]) {
+        byStore.get(id)?.keySet.sourceChanged(at);
+        byStore.get(id + INSECURE)?.keySet.sourceChanged(at);
+      }
+    }
+  }
+}
+
+/** Forgets what `sourceChanged` recorded for this URL (the test issuer closed; a later one announces itself). */
+export function forgetSourceChanges(url: string): void {
+  changes.delete(url);
 }

@@ -1,5 +1,5 @@
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
-import { clearKeySets } from '../keys/registry.js';
+import { clearKeySets, forgetSourceChanges, sourceChanged } from '../keys/registry.js';
 import { introspectionClient, tokenClients } from './clients.js';
 import { IssuerEndpoints } from './endpoints.js';
 import { introspectionEndpoint } from './introspection.js';
@@ -75,6 +75,13 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     transport = server;
   }
   const issuer = endpoints.issuer;
+  // The kit knows when what it publishes changes: the app's key sets of this issuer refetch at the next unknown kid,
+  // whatever their cooldown, and never take a store's older copy (also one left by an earlier issuer at this URL).
+  const announce = (): void => {
+    sourceChanged(issuer);
+    sourceChanged(endpoints.jwksUri);
+  };
+  announce();
   const defaults = {
     claims: { iss: issuer, sub: 'test-user', client_id: 'test-client', scope: 'openid', ...(options.audience === undefined ? {} : { aud: options.audience }), ...options.claims },
     typ: options.typ === null ? undefined : options.typ ?? 'at+jwt',
@@ -92,6 +99,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     if (pending === undefined) {
       pending = createTestKey(alg).then((key) => {
         keys.push(key);
+        announce();
         return key;
       }).finally(() => generating.delete(alg));
       generating.set(alg, pending);
@@ -160,6 +168,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     async addKey(alg = 'ES256', keyOptions = {}) {
       const key = keyOptions.key ?? await createTestKey(alg, { kid: keyOptions.kid });
       keys.push(key);
+      announce();
       if (keyOptions.current) current = key;
       return key;
     },
@@ -170,9 +179,11 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       const kid = typeof key === 'string' ? key : key.kid;
       const index = keys.findIndex((k) => k.kid === kid);
       if (index >= 0) keys.splice(index, 1);
+      announce();
     },
     setJwks(jwks) {
       jwksOverride = jwks === undefined ? undefined : [...jwks];
+      announce();
     },
     outage(outage = {}) {
       endpoints.outage = { ...outage };
@@ -190,6 +201,8 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       // A later loopback issuer may get the same port, hence the same URL: it must not inherit these keys.
       clearKeySets(issuer);
       clearKeySets(endpoints.jwksUri);
+      forgetSourceChanges(issuer);
+      forgetSourceChanges(endpoints.jwksUri);
     },
   };
   return testIssuer;
