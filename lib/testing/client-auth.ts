@@ -41,7 +41,8 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
 
 /**
  * Authenticates the calling client as RFC 6749 §2.3 and RFC 7523 §2.2 say: exactly one method, `client_secret_basic`,
- * `client_secret_post` or `private_key_jwt` (a signed assertion whose `aud` is one of `audiences`, never replayed).
+ * `client_secret_post` or `private_key_jwt` (a signed assertion whose `aud` is one of `audiences`, never replayed);
+ * a client registered without credentials (public) by its `client_id` alone.
  */
 export async function authenticateClient(
   request: EndpointRequest,
@@ -57,7 +58,12 @@ export async function authenticateClient(
   const post = form.has('client_secret');
   const assertion = form.has('client_assertion') || form.has('client_assertion_type');
   const methods = Number(basic !== undefined) + Number(post) + Number(assertion);
-  if (methods === 0) return refuse('client authentication required');
+  if (methods === 0) {
+    // RFC 6749 §2.3 / OAuth 2.1 §2.4: a public client (registered without credentials) identifies itself by client_id.
+    const client = clientFor(form.get('client_id') ?? '');
+    if (client !== undefined && client.clientSecret === undefined && client.jwks === undefined) return { clientId: client.clientId };
+    return refuse('client authentication required');
+  }
   if (methods > 1) return { refusal: oauthError(400, 'invalid_request', 'more than one client authentication method used') };
   if (basic === 'malformed') return refuse('malformed Basic credentials');
 

@@ -1,7 +1,7 @@
 import type { JWK } from 'jose';
 
 /** The endpoints of a test issuer, as `outage({ endpoint })` and `requests` name them. */
-export type TestEndpoint = 'discovery' | 'jwks' | 'introspection' | 'token';
+export type TestEndpoint = 'discovery' | 'jwks' | 'authorization' | 'introspection' | 'token';
 
 /** A simulated provider failure, or a slow provider. */
 export interface TestOutage {
@@ -24,6 +24,8 @@ export interface TestOutage {
 export interface EndpointRequest {
   readonly method: string;
   readonly pathname: string;
+  /** The query string, with its `?` (`''` when there is none). */
+  readonly search: string;
   /** Header names in lower case. */
   readonly headers: Readonly<Record<string, string | undefined>>;
   /** The raw request body (`''` for GETs). */
@@ -35,8 +37,13 @@ export type EndpointAnswer =
   | { readonly kind: 'reply'; readonly status: number; readonly headers: Record<string, string>; readonly body: string }
   | { readonly kind: 'hang' };
 
-/** Answers the POST endpoints (introspection, token); given only for the endpoints the issuer serves. */
-export type PostHandler = (request: EndpointRequest) => Promise<EndpointAnswer>;
+/** Answers an OAuth endpoint (authorization, introspection, token); given only for the endpoints the issuer serves. */
+export type EndpointHandler = (request: EndpointRequest) => Promise<EndpointAnswer>;
+
+type HandledEndpoint = 'authorization' | 'introspection' | 'token';
+
+/** The one method each handled endpoint answers: the authorization endpoint is a browser's GET (RFC 6749 §3.1). */
+const METHODS: Readonly<Record<HandledEndpoint, string>> = { authorization: 'GET', introspection: 'POST', token: 'POST' };
 
 /** A JSON answer. */
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): EndpointAnswer {
@@ -52,17 +59,19 @@ export function oauthError(status: number, error: string, description: string, h
 export class IssuerEndpoints {
   readonly issuer: string;
   readonly jwksUri: string;
+  readonly authorizationEndpoint: string;
   readonly introspectionEndpoint: string;
   readonly tokenEndpoint: string;
   readonly discoveryPaths: ReadonlySet<string>;
   readonly jwksPath: string;
+  readonly authorizationPath: string;
   readonly introspectionPath: string;
   readonly tokenPath: string;
-  readonly counts = { discovery: 0, jwks: 0, introspection: 0, token: 0 };
+  readonly counts = { discovery: 0, jwks: 0, authorization: 0, introspection: 0, token: 0 };
   discovery: boolean;
   metadata: () => Record<string, unknown>;
   jwks: () => readonly JWK[];
-  post: { introspection?: PostHandler | undefined; token?: PostHandler | undefined } = {};
+  handlers: { [E in HandledEndpoint]?: EndpointHandler | undefined } = {};
   outage: TestOutage | undefined;
   private readonly delays = new Set<() => void>();
 
@@ -72,6 +81,8 @@ export class IssuerEndpoints {
     const path = url.pathname.replace(/\/+$/, '');
     this.jwksUri = `${url.origin}${path}/.well-known/jwks.json`;
     this.jwksPath = `${path}/.well-known/jwks.json`;
+    this.authorizationPath = `${path}/authorize`;
+    this.authorizationEndpoint = `${url.origin}${this.authorizationPath}`;
     this.introspectionPath = `${path}/introspect`;
     this.introspectionEndpoint = `${url.origin}${this.introspectionPath}`;
     this.tokenPath = `${path}/token`;
@@ -87,8 +98,9 @@ export class IssuerEndpoints {
   endpointAt(pathname: string): TestEndpoint | undefined {
     if (pathname === this.jwksPath) return 'jwks';
     if (this.discovery && this.discoveryPaths.has(pathname)) return 'discovery';
-    if (pathname === this.introspectionPath && this.post.introspection !== undefined) return 'introspection';
-    if (pathname === this.tokenPath && this.post.token !== undefined) return 'token';
+    if (pathname === this.authorizationPath && this.handlers.authorization !== undefined) return 'authorization';
+    if (pathname === this.introspectionPath && this.handlers.introspection !== undefined) return 'introspection';
+    if (pathname === this.tokenPath && this.handlers.token !== undefined) return 'token';
     return undefined;
   }
 
@@ -101,9 +113,9 @@ export class IssuerEndpoints {
   async answer(request: EndpointRequest, retried = false): Promise<EndpointAnswer> {
     const endpoint = this.endpointAt(request.pathname);
     if (endpoint === undefined) return json(404, { error: 'not_found' });
-    const post = endpoint === 'introspection' || endpoint === 'token';
-    const head = request.method === 'GET' || request.method === 'HEAD';
-    if (post ? request.method !== 'POST' : !head) return json(405, { error: 'method_not_allowed' }, { allow: post ? 'POST' : 'GET, HEAD' });
+    const handled = endpoint === 'authorization' || endpoint === 'introspection' || endpoint === 'token';
+    const allow = handled ? METHODS[endpoint] : 'GET, HEAD';
+    if (!allow.split(', ').includes(request.method)) return json(405, { error: 'method_not_allowed' }, { allow });
     if (!retried) this.counts[endpoint]++;
     const outage = this.outage;
     if (outage !== undefined && (outage.endpoint === undefined || outage.endpoint === 'all' || outage.endpoint === endpoint)) {
@@ -116,7 +128,7 @@ export class IssuerEndpoints {
     }
     if (endpoint === 'jwks') return json(200, { keys: this.jwks() });
     if (endpoint === 'discovery') return json(200, { issuer: this.issuer, jwks_uri: this.jwksUri, ...this.metadata() });
-    return this.post[endpoint]!(request);
+    return this.handlers[endpoint]!(request);
   }
 
   /** Ends every delay now (at `close()`), so no timer outlives the issuer. */

@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import { authenticateClient, readForm, type TestClientCredentials } from './client-auth.js';
-import { json, oauthError, type EndpointAnswer, type PostHandler } from './endpoints.js';
+import { json, oauthError, type EndpointAnswer, type EndpointHandler } from './endpoints.js';
 import type { TestKey } from './keys.js';
 import type { TestClaims } from './sign.js';
 
@@ -31,7 +31,7 @@ function wantsJwt(accept: string | undefined): boolean {
  * with `active: true`, anything else `{ active: false }` alone (§2.2). RFC 9701 signed answers when the caller's
  * Accept asks for them.
  */
-export function introspectionEndpoint(options: IntrospectionEndpointOptions): PostHandler {
+export function introspectionEndpoint(options: IntrospectionEndpointOptions): EndpointHandler {
   const seen = new Set<string>();
   const clientFor = (id: string): TestClientCredentials | undefined => (id === options.client.clientId ? options.client : undefined);
   return async (request): Promise<EndpointAnswer> => {

@@ -1,5 +1,6 @@
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import { clearKeySets, forgetSourceChanges, sourceChanged } from '../keys/registry.js';
+import { AuthorizationCodes, authorizationEndpoint } from './authorization-endpoint.js';
 import { introspectionClient, tokenClients } from './clients.js';
 import { IssuerEndpoints } from './endpoints.js';
 import { introspectionEndpoint } from './introspection.js';
@@ -8,7 +9,7 @@ import { startLoopback } from './loopback.js';
 import { interceptWithNock } from './nock.js';
 import { OpaqueTokens, type TestOpaqueOptions } from './opaque.js';
 import { signToken, type TestClaims } from './sign.js';
-import { tokenEndpoint } from './token-endpoint.js';
+import { isPublic, tokenEndpoint } from './token-endpoint.js';
 import type { TestIssuer, TestIssuerOptions } from './types.js';
 
 export type { TestAddKeyOptions, TestIntrospection, TestIntrospectionOptions, TestIssuer, TestIssuerOptions, TestIssuerRequests } from './types.js';
@@ -37,6 +38,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   for (const alg of algorithms) checkAlgorithm(alg);
   const introspector = introspectionClient(options.introspection);
   const clients = tokenClients(options.clients);
+  const clientScopes = [...new Set([...clients?.values() ?? []].flatMap((c) => c.scope?.split(' ').filter(Boolean) ?? []))];
   const keys: TestKey[] = options.keys !== undefined ? [...options.keys] : await Promise.all(algorithms.map((alg) => createTestKey(alg)));
   if (keys.length === 0) throw new TypeError('koa-token-guard/testing: an issuer needs at least one key (`algorithms` or `keys`).');
   let current = keys[0]!;
@@ -54,10 +56,18 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
         // RFC 9701 §7.
         introspection_signing_alg_values_supported: [...new Set(keys.map((k) => k.alg))],
       }),
-      ...(clients === undefined ? {} : {
+      // RFC 8414 §2: response_types_supported is required, and grant_types_supported left out would claim the
+      // authorization code and implicit grants; without clients the kit serves neither endpoint, and says so.
+      ...(clients === undefined ? { response_types_supported: [], grant_types_supported: [] } : {
+        authorization_endpoint: created.authorizationEndpoint,
         token_endpoint: created.tokenEndpoint,
-        token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
-        grant_types_supported: ['client_credentials'],
+        response_types_supported: ['code'],
+        grant_types_supported: ['authorization_code', 'client_credentials'],
+        code_challenge_methods_supported: ['S256'],
+        token_endpoint_auth_methods_supported: [...clients.values()].some(isPublic) ? [...CLIENT_AUTH_METHODS, 'none'] : CLIENT_AUTH_METHODS,
+        // RFC 9207: the authorization response names its issuer.
+        authorization_response_iss_parameter_supported: true,
+        ...(clientScopes.length === 0 ? {} : { scopes_supported: clientScopes }),
       }),
       ...options.metadata,
     });
@@ -125,10 +135,13 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     }
   };
   if (introspector !== undefined) {
-    endpoints.post.introspection = introspectionEndpoint({ issuer, endpoint: endpoints.introspectionEndpoint, client: introspector, lookup, signingKey: () => current });
+    endpoints.handlers.introspection = introspectionEndpoint({ issuer, endpoint: endpoints.introspectionEndpoint, client: introspector, lookup, signingKey: () => current });
   }
   if (clients !== undefined) {
-    endpoints.post.token = tokenEndpoint({
+    const codes = new AuthorizationCodes();
+    endpoints.handlers.authorization = authorizationEndpoint({ issuer, clients, codes });
+    endpoints.handlers.token = tokenEndpoint({
+      codes,
       issuer,
       endpoint: endpoints.tokenEndpoint,
       clients,
@@ -150,13 +163,14 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       return current;
     },
     get requests() {
-      const { discovery, jwks, introspection, token } = endpoints.counts;
-      return { discovery, jwks, ...(introspector === undefined ? {} : { introspection }), ...(clients === undefined ? {} : { token }) };
+      const { discovery, jwks, authorization, introspection, token } = endpoints.counts;
+      return { discovery, jwks, ...(introspector === undefined ? {} : { introspection }), ...(clients === undefined ? {} : { authorization, token }) };
     },
     introspection: introspector === undefined
       ? undefined
       : Object.freeze({ endpoint: endpoints.introspectionEndpoint, clientId: introspector.clientId, clientSecret: introspector.clientSecret }),
     tokenEndpoint: clients === undefined ? undefined : endpoints.tokenEndpoint,
+    authorizationEndpoint: clients === undefined ? undefined : endpoints.authorizationEndpoint,
     async sign(claims, signOptions = {}) {
       const key = signOptions.key ?? await keyFor(signOptions.alg);
       return signToken(key, defaults, claims, signOptions);

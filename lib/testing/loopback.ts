@@ -57,8 +57,8 @@ export async function startLoopback(answer: (request: EndpointRequest, retried: 
         res.end(JSON.stringify({ error: 'request_too_large' }));
         return;
       }
-      const pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
-      return respond({ method: req.method ?? 'GET', pathname, headers: headersOf(req), body }, res, false);
+      const { pathname, search } = new URL(req.url ?? '/', 'http://127.0.0.1');
+      return respond({ method: req.method ?? 'GET', pathname, search, headers: headersOf(req), body }, res, false);
     }).catch(() => res.destroy());
   });
   await new Promise<void>((resolve, reject) => {

@@ -70,7 +70,8 @@ export async function interceptWithNock(
     interceptor.reply(function (this: NockContext, uri, body) {
       // nock hands over JSON bodies parsed; the endpoints read form bodies, so anything else is passed on as text.
       const text = typeof body === 'string' ? body : body === undefined ? '' : JSON.stringify(body);
-      return reply({ method, pathname: new URL(uri, origin).pathname, headers: headersOf(this), body: text }, false);
+      const { pathname, search } = new URL(uri, origin);
+      return reply({ method, pathname, search, headers: headersOf(this), body: text }, false);
     });
   }
   const interceptors = [...scope.interceptors];

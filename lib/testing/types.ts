@@ -46,8 +46,10 @@ export interface TestIssuerOptions {
    */
   introspection?: boolean | TestIntrospectionOptions | undefined;
   /**
-   * Serve a token endpoint (`token_endpoint` in the metadata) answering `grant_type=client_credentials` for these
-   * clients: a JWT or an opaque token per client, `scope` and RFC 8707 `resource` honoured. Default: no token endpoint.
+   * Serve a token endpoint and an authorization endpoint for these clients (`token_endpoint`, `authorization_endpoint`
+   * in the metadata): `grant_type=client_credentials` for confidential clients, and the authorization code grant with
+   * PKCE S256 for clients with `redirectUris` (approved at once, no login page). A JWT or an opaque token per client,
+   * `scope` and RFC 8707 `resource` honoured. Default: neither endpoint.
    */
   clients?: readonly TestClient[] | undefined;
 }
@@ -87,6 +89,8 @@ export interface TestIssuerRequests {
   readonly jwks: number;
   /** Present when the issuer serves introspection. */
   readonly introspection?: number;
+  /** Present when the issuer serves the authorization endpoint (`clients`). */
+  readonly authorization?: number;
   /** Present when the issuer serves a token endpoint (`clients`). */
   readonly token?: number;
 }
@@ -111,6 +115,12 @@ export interface TestIssuer {
   readonly introspection: TestIntrospection | undefined;
   /** The token endpoint URL, when `clients` is set. */
   readonly tokenEndpoint: string | undefined;
+  /**
+   * The authorization endpoint URL, when `clients` is set: the authorization code grant with PKCE S256 (RFC 7636) for
+   * clients with `redirectUris`, approved at once for `login_hint` (else the default `sub`), redirecting with `code`,
+   * `state` and `iss` (RFC 9207).
+   */
+  readonly authorizationEndpoint: string | undefined;
   /**
    * Mints a signed access token: defaults, overridden by `claims` (an `undefined` claim is removed), shaped by `options`.
    * `{ alg }` for an algorithm the issuer has no key for generates and publishes one first (not made current).

@@ -46,6 +46,9 @@ describe('testing/createTestIssuer: introspection', () => {
         introspection_endpoint: `${issuer.issuer}introspect`,
         introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
         introspection_signing_alg_values_supported: ['ES256'],
+        // RFC 8414 §2: without clients the kit serves no grant, and says so.
+        response_types_supported: [],
+        grant_types_supported: [],
       });
       expect(issuer.introspection!.endpoint).to.equal(`${issuer.issuer}introspect`);
       expect(issuer.introspection!.clientId).to.match(/^resource-server-[0-9a-f]{6}$/);

@@ -30,7 +30,7 @@ describe('testing/createTestIssuer', () => {
       expect(issuer.issuer).to.match(/^http:\/\/127\.0\.0\.1:\d+\/$/);
       expect(issuer.jwksUri).to.equal(`${issuer.issuer}.well-known/jwks.json`);
       const metadata = await (await fetch(`${issuer.issuer}.well-known/openid-configuration`)).json() as Record<string, unknown>;
-      expect(metadata).to.deep.equal({ issuer: issuer.issuer, jwks_uri: issuer.jwksUri });
+      expect(metadata).to.deep.equal({ issuer: issuer.issuer, jwks_uri: issuer.jwksUri, response_types_supported: [], grant_types_supported: [] });
       const reply = await call(appFor({ issuer: issuer.issuer, audience }), await issuer.sign({ scope: 'read:messages' }));
       expect([reply.status, reply.json()]).to.deep.equal([200, { sub: 'test-user', scopes: ['read:messages'] }]);
       expect(issuer.requests).to.deep.equal({ discovery: 2, jwks: 1 });

@@ -36,11 +36,11 @@ describe('testing/createTestIssuer: token endpoint', () => {
   it('names token_endpoint in its metadata and counts its requests', async () => {
     const metadata = await (await fetch(`${issuer.issuer}.well-known/openid-configuration`)).json() as Record<string, unknown>;
     expect(metadata).to.include({ token_endpoint: `${issuer.issuer}token` });
-    expect(metadata.grant_types_supported).to.deep.equal(['client_credentials']);
+    expect(metadata.grant_types_supported).to.deep.equal(['authorization_code', 'client_credentials']);
     expect(metadata.token_endpoint_auth_methods_supported).to.deep.equal(['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
     expect(issuer.tokenEndpoint).to.equal(`${issuer.issuer}token`);
     await tokenRequest(issuer, { grant_type: 'client_credentials' }, basic('reports', 'reports-secret'));
-    expect(issuer.requests).to.deep.equal({ discovery: 1, jwks: 0, introspection: 0, token: 1 });
+    expect(issuer.requests).to.deep.equal({ discovery: 1, jwks: 0, authorization: 0, introspection: 0, token: 1 });
   });
 
   it('issues a JWT for a jwt client (client_secret_basic) that authenticate() accepts', async () => {
@@ -122,7 +122,7 @@ describe('testing/createTestIssuer: token endpoint', () => {
       });
       expect([reply.status, reply.body.token_type]).to.deep.equal([200, 'Bearer']);
       expect(reply.body).not.to.have.property('scope');
-      expect(keyed.requests).to.deep.equal({ discovery: 0, jwks: 0, token: 1 });
+      expect(keyed.requests).to.deep.equal({ discovery: 0, jwks: 0, authorization: 0, token: 1 });
     } finally {
       await keyed.close();
     }
