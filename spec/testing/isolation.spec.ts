@@ -102,7 +102,8 @@ await issuer.close();`);
 
   it('exports the kit as the koa-token-guard/testing subpath, built from lib/testing', async () => {
     const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { exports: Record<string, unknown>; peerDependenciesMeta: Record<string, unknown> };
-    expect(pkg.exports['./testing']).to.deep.equal({ types: './dist/testing/index.d.ts', import: './dist/testing/index.js' });
+    // `default`, not `import`: CommonJS require()s it too (spec/package/commonjs.spec.ts).
+    expect(pkg.exports['./testing']).to.deep.equal({ types: './dist/testing/index.d.ts', default: './dist/testing/index.js' });
     expect(pkg.peerDependenciesMeta.nock).to.deep.equal({ optional: true });
     // Resolution only: the package resolving itself through its exports map, as a user's import would.
     const resolved = await new Promise<string>((resolve, reject) => {
