@@ -43,7 +43,8 @@ export async function main(): Promise<void> {
   };
   const jwt = chain(authenticate({ issuer: issuer.issuer, audience: AUDIENCE }));
   const opaque = chain(authenticate({ issuer: issuer.issuer, audience: AUDIENCE, introspection: INTROSPECTION_CLIENT }));
-  const dpop = chain(authenticate({ issuer: issuer.issuer, audience: AUDIENCE, dpop: {} }));
+  // One client key sends every proof of the rounds: more than the default per-key replay share (25,000).
+  const dpop = chain(authenticate({ issuer: issuer.issuer, audience: AUDIENCE, dpop: { replayCache: { maxPerKey: 100_000 } } }));
   const imported = await importJWK(key.publicJwk, key.alg);
   const proofKey = await importJWK(decodeProtectedHeader(proofs[0]!).jwk!, 'ES256');
   let p = 0; // proofs jose checks (may come round again)
