@@ -3,7 +3,7 @@ import { tracingChannel } from 'node:diagnostics_channel';
 import { expect } from 'chai';
 import Koa from 'koa';
 import {
-  AuthError, authenticate, KeySourceError, keySets, TRACING_CHANNELS,
+  AuthError, authenticate, KeySourceError, keySets, requireScopes, TRACING_CHANNELS,
   type AuthenticateOptions, type AuthState, type TokenGuardEvent,
 } from '../../lib/index.js';
 import { createDpopKey, createTestIssuer, type TestIssuer } from '../../lib/testing/index.js';
@@ -254,6 +254,38 @@ describe('telemetry/channels: the tracing channels, as a subscriber sees them', 
     expect(fields(replayed!)).to.deep.equal({ outcome: 'refused', code: 'dpop_replayed', status: 401, nonceIssued: undefined });
     expect(fields(recorder.contexts('authenticate')[1]!)).to.include({ outcome: 'refused', code: 'dpop_replayed', status: 401, scheme: 'DPoP', cached: true });
     expectNothingSecret(recorder.all(), [token, proof]);
+  });
+
+  it('with a subscriber, every answer is the one given without: status, WWW-Authenticate, DPoP-Nonce (challenges of refusals after the span too)', async () => {
+    const key = await createDpopKey();
+    const app = new Koa<AuthState>();
+    app.silent = true;
+    const auth = authenticate({ issuer: issuer.issuer, audience: AUDIENCE, dpop: {}, resourceMetadata: `${AUDIENCE}/.well-known/oauth-protected-resource` });
+    const admin = requireScopes('admin');
+    app.use(auth).use((ctx, next) => (ctx.path === '/admin' ? admin(ctx, next) : next())).use((ctx) => {
+      ctx.body = 'ok';
+    });
+    await keySets(auth).ready();
+    const s = served = await serve(app);
+    const token = await issuer.sign();
+    const bound = await issuer.sign({}, { dpopKey: key });
+    const answers = async () => {
+      const replies = [
+        await s.send('/'),
+        await s.send('/', { headers: bearer(token) }),
+        await s.send('/admin', { headers: bearer(token) }),
+        await s.send('/', { headers: bearer(await issuer.sign({ aud: 'https://other.example.com' })) }),
+        await s.send('/', { headers: dpop(bound, await key.proof({ method: 'GET', url: `${s.origin}/`, accessToken: bound })) }),
+        await s.send('/admin', { headers: dpop(bound, await key.proof({ method: 'GET', url: `${s.origin}/admin`, accessToken: bound })) }),
+        await s.send('/', { headers: bearer(bound) }),
+      ];
+      return replies.map((r) => [r.status, r.headers['www-authenticate'] ?? null, r.text]);
+    };
+    const without = await answers();
+    recorder = subscribeAll();
+    expect(await answers()).to.deep.equal(without);
+    expect(without.map(([status]) => status)).to.deep.equal([401, 200, 403, 401, 200, 403, 401]);
+    expect(recorder.contexts('authenticate').map((c) => c.outcome)).to.deep.equal(['refused', 'accepted', 'accepted', 'refused', 'accepted', 'accepted', 'refused']);
   });
 
   it('with no subscriber, nothing is published and requests are served as before', async () => {
