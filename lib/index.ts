@@ -82,3 +82,15 @@ export { checkCertificateBinding } from './mtls/binding.js';
 export { certificateFromHeader, type CertificateHeaderOptions, type HeaderCarrier } from './mtls/proxy-header.js';
 export { MTLS_DEFAULTS, type GetCertificate, type MtlsOptions } from './mtls/options.js';
 export type { CertificateLike, SocketCarrier } from './mtls/certificate.js';
+export {
+  TRACING_CHANNELS,
+  type AuthenticateChannelContext,
+  type DpopChannelContext,
+  type FetchChannelContext,
+  type IntrospectChannelContext,
+  type ProviderFailure,
+  type ProviderOperation,
+  type ProviderOutcome,
+  type TraceOutcome,
+  type VerifyChannelContext,
+} from './telemetry/channels.js';

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { AuthError, InvalidTokenError } from '../errors.js';
 import { debug, reportRejection } from '../events.js';
 import { registerKeySets } from '../keys/control.js';
+import { noteEstablished, traceVerify, tracing } from '../telemetry/channels.js';
 import type { RemoteKeySet } from '../keys/key-set.js';
 import { keySetFor, releaseKeySet } from '../keys/registry.js';
 import type { Caller } from './caller.js';
@@ -196,7 +197,7 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     ...options.cache, clockTolerance: options.clockTolerance, maxTokenAge: options.maxTokenAge,
   });
 
-  async function verifyToken(token: string, caller?: Caller): Promise<VerifiedJwt<TClaims>> {
+  async function checkToken(token: string, caller?: Caller): Promise<VerifiedJwt<TClaims>> {
     if (token.length > options.maxTokenLength) throw new InvalidTokenError('token_too_large', 'token too large');
     if (!isCanonicalCompactJws(token)) throw new InvalidTokenError('token_malformed', 'malformed token');
     let binding = single;
@@ -241,8 +242,12 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     const scopes = parseScopes(payload, options.scopeClaims);
     const verified: VerifiedJwt<TClaims> = deepFreeze({ token, source: 'jwt', header, claims: payload as TClaims & AccessTokenClaims, scopes });
     cache?.set(token, verified, binding.keys, generation);
+    noteEstablished(verified.claims);
     return verified;
   }
+  // Every path of a cache miss comes through here; the cached path never does.
+  const verifyToken = (token: string, caller?: Caller): Promise<VerifiedJwt<TClaims>> =>
+    (tracing.verify.hasSubscribers ? traceVerify(checkToken, token, caller) : checkToken(token, caller));
 
   // Concurrent first requests carrying one new token (a client's burst) share one verification. Only
   // its success is shared: a refusal is verified again per request, so each gets its own error (and

@@ -1,5 +1,6 @@
 import { InvalidDpopProofError } from '../errors.js';
 import type { EventHook } from '../events.js';
+import { traceDpop, tracing } from '../telemetry/channels.js';
 import { nonceSource, type NonceSource } from './nonce.js';
 import type { ResolvedDpopOptions } from './options.js';
 import { createProofVerifier } from './proof.js';
@@ -52,15 +53,16 @@ export function createDpopChecker(options: ResolvedDpopOptions, onEvent: EventHo
     onFailure: options.replayStoreFailure,
     onEvent,
   });
+  async function checkProof(request: DpopRequest): Promise<DpopResult> {
+    const proof = await verifyProof(request.proof, request);
+    if (!(await replays.add(proof.jkt, proof.jti))) {
+      throw new InvalidDpopProofError('dpop_replayed', 'DPoP proof already used');
+    }
+    return { jkt: proof.jkt, nonce: nonces === undefined || proof.nonce === undefined ? undefined : nonces.renewal(proof.nonce) };
+  }
   return {
     options,
     nonces,
-    async check(request) {
-      const proof = await verifyProof(request.proof, request);
-      if (!(await replays.add(proof.jkt, proof.jti))) {
-        throw new InvalidDpopProofError('dpop_replayed', 'DPoP proof already used');
-      }
-      return { jkt: proof.jkt, nonce: nonces === undefined || proof.nonce === undefined ? undefined : nonces.renewal(proof.nonce) };
-    },
+    check: (request) => (tracing.dpop.hasSubscribers ? traceDpop(checkProof, request) : checkProof(request)),
   };
 }

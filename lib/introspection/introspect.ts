@@ -9,6 +9,7 @@ import { registerKeySets } from '../keys/control.js';
 import { KeySourceError } from '../keys/fetch.js';
 import type { RemoteKeySet } from '../keys/key-set.js';
 import { keySetFor } from '../keys/registry.js';
+import { noteEstablished, traceIntrospect, tracing } from '../telemetry/channels.js';
 import { providerUrlAllowed } from '../url.js';
 import { AnswerCache, answerKey, type Outcome } from './cache.js';
 import { clientAuthenticator } from './client-auth.js';
@@ -103,14 +104,14 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
   ]);
 
   /** One call to the authorization server, within the per-server bound and the caller's share of it. Resolves to its (verified) answer. */
-  async function call(token: string, share: string | undefined): Promise<Record<string, unknown>> {
+  async function callServer(token: string, share: string | undefined): Promise<Record<string, unknown>> {
     const url = await endpointOf();
     return limiterFor(url, options.maxConcurrent, options.maxQueue, options.maxQueuePerClient).run(async () => {
       // RFC 7523 3: the assertion is meant for the authorization server: its issuer (RFC 7523bis), or the
       // endpoint where a server wants that (Okta) or the issuer is not known (several issuers).
       const credentials = await authenticateClient(options.assertionAudience === 'endpoint' ? url : options.issuer ?? url);
       const raw = await requestIntrospection(url, token, credentials, {
-        fetch: verify.fetch, timeout: verify.fetchTimeout, maxBytes: verify.maxResponseBytes, jwtResponse: options.jwtResponse,
+        fetch: verify.fetch, timeout: verify.fetchTimeout, maxBytes: verify.maxResponseBytes, jwtResponse: options.jwtResponse, operation: 'introspection',
       });
       if ('json' in raw) return raw.json;
       // RFC 9701 5: only the server that owns the endpoint may sign its answers (resolved at startup when jwtResponse is on).
@@ -121,11 +122,16 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
       });
     }, share);
   }
+  const currentEndpoint = (): string | undefined => endpoint;
+  const call = (token: string, share: string | undefined): Promise<Record<string, unknown>> =>
+    (tracing.introspect.hasSubscribers ? traceIntrospect(currentEndpoint, options.jwtResponse, callServer, token, share) : callServer(token, share));
 
   async function judge(token: string, answer: Record<string, unknown>, at: number, fromStore: boolean): Promise<Judged> {
     emit(onEvent, { type: 'token_introspected', source, active: answer.active === true, shared: fromStore });
     try {
-      return { outcome: { verified: await establishAnswer<TClaims>(token, answer, checks) }, at };
+      const verified = await establishAnswer<TClaims>(token, answer, checks);
+      noteEstablished(verified.claims);
+      return { outcome: { verified }, at };
     } catch (error) {
       if (error instanceof InvalidTokenError) return { outcome: { refused: error.code, description: error.message }, at };
       throw error;

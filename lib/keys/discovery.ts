@@ -32,7 +32,7 @@ export async function discover(issuer: string, options: FetchJsonOptions): Promi
   for (const url of metadataUrls(issuer)) {
     let body: Record<string, unknown>;
     try {
-      ({ body } = await fetchJson(url, options));
+      ({ body } = await fetchJson(url, { ...options, operation: 'discovery' }));
     } catch (error) {
       if (!(error instanceof KeySourceError)) throw error;
       // A provider that is down will not answer at the next placement either.

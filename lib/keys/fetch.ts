@@ -1,3 +1,4 @@
+import { traceFetch, tracing, type ProviderOperation } from '../telemetry/channels.js';
 import { redirectTarget } from '../url.js';
 
 /** Why a call to the identity provider failed. Internal: clients only ever see a 503. */
@@ -32,6 +33,8 @@ export interface FetchJsonOptions {
    * Default false. Never from https down to http, whatever this says.
    */
   allowInsecureHttp?: boolean | undefined;
+  /** Which provider call this is, for the `koa-token-guard:fetch` tracing channel. */
+  operation?: ProviderOperation | undefined;
 }
 
 /** Redirects a discovery or JWKS request follows: enough for a moved document, never a loop. */
@@ -94,7 +97,13 @@ export interface FetchedText {
  * timeout, non-200, a refused redirect, oversize) is a `KeySourceError`, never anything else; a non-200
  * carries its status and `Retry-After`. Discovery, JWKS, userinfo and introspection share it.
  */
-export async function fetchText(url: string, init: RequestInit, options: FetchJsonOptions, maxRedirects = 0): Promise<FetchedText> {
+export function fetchText(url: string, init: RequestInit, options: FetchJsonOptions, maxRedirects = 0): Promise<FetchedText> {
+  return tracing.fetch.hasSubscribers
+    ? traceFetch(options.operation, init.method, url, requestText, url, init, options, maxRedirects)
+    : requestText(url, init, options, maxRedirects);
+}
+
+async function requestText(url: string, init: RequestInit, options: FetchJsonOptions, maxRedirects: number): Promise<FetchedText> {
   // Not AbortSignal.timeout(): its signal and timer stay alive for the whole timeout after the answer,
   // about 1.5 KiB per call, which under a flood of introspection calls is tens of MiB held for nothing.
   const controller = new AbortController();

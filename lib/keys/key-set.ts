@@ -243,7 +243,7 @@ export class RemoteKeySet {
         this.#jwksUri = this.#metadata.jwks_uri;
       }
       this.fetchCount++;
-      const { body, maxAge } = await fetchJson(this.#jwksUri, this.#options);
+      const { body, maxAge } = await fetchJson(this.#jwksUri, { ...this.#options, operation: 'jwks' });
       if (!Array.isArray(body.keys)) throw new KeySourceError('shape', `${this.#jwksUri} has no "keys" array`);
       const entry: SharedKeySet = { fetchedAt: this.#now(), maxAge: this.#maxAge(maxAge), jwksUri: this.#jwksUri, metadata: this.#metadata, keys: body.keys as unknown[] };
       const snapshot = this.#install(entry, reason, false);

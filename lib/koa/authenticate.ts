@@ -13,6 +13,7 @@ import type { UserOptions } from '../users/options.js';
 import { createUserResolver } from '../users/resolve-user.js';
 import { createUserInfoClient } from '../users/userinfo.js';
 import { reportRejection } from '../events.js';
+import { authenticateContext, describeEstablished, traceAuthenticate, tracing, type AuthenticateChannelContext } from '../telemetry/channels.js';
 import { shareKeySets } from '../keys/control.js';
 import { checkCertificateBinding } from '../mtls/binding.js';
 import { resolveMtlsOptions, type MtlsOptions } from '../mtls/options.js';
@@ -108,7 +109,11 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
     return error;
   };
 
-  const middleware: Middleware<AuthState<TClaims, TUser>> = async function authenticateMiddleware(ctx, next) {
+  type Ctx = Parameters<Middleware<AuthState<TClaims, TUser>>>[0];
+  type Next = () => Promise<unknown>;
+  // With `trace` (somebody subscribes to the authenticate channel), run() stops before next() and
+  // returns the scheme: the span is authentication only, and traced() calls next() outside it.
+  async function run(ctx: Ctx, next: Next, trace: AuthenticateChannelContext | undefined): Promise<'Bearer' | 'DPoP' | undefined> {
     (ctx.state as Record<symbol, AuthContext>)[AUTH_CONTEXT] = marker;
     let verified: VerifiedToken<TClaims>;
     let thumbprint: string | undefined;
@@ -119,14 +124,19 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
       const token = credentials?.token ?? (getToken ? await getToken(ctx) : extractToken(ctx, locations));
       if (token === undefined || token === null) {
         if (optional) {
+          if (trace !== undefined) {
+            trace.outcome = 'anonymous';
+            return undefined;
+          }
           await next();
-          return;
+          return undefined;
         }
         throw new MissingCredentialsError();
       }
       if (typeof token !== 'string') throw new TypeError('koa-token-guard: getToken must return a string or undefined');
       scheme = credentials?.scheme ?? 'Bearer';
       verified = await establish(token, ctx.request);
+      if (trace !== undefined) describeEstablished(trace, scheme, verified);
       // The binding stage (RFC 9449 7, RFC 8705 3), whatever established the token (JWT or introspection);
       // the proof is never cached, the token's establishment is. A token bound both ways has both checked.
       const jkt = checkBinding(scheme, boundJkt(verified.claims), mode);
@@ -151,16 +161,48 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
     };
     if (challengeFor === undefined && marker.resourceMetadata === undefined) {
       ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
+      if (trace !== undefined) return scheme;
       await next();
-      return;
+      return scheme;
     }
     // Refusals further down (resolveUser, guards, fetchUserInfo) get the same challenges.
     try {
       ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
+      if (trace !== undefined) return scheme;
       await next();
     } catch (error) {
       throw challenged(error, scheme);
     }
+    return scheme;
+  }
+
+  async function traced(ctx: Ctx, next: Next): Promise<void> {
+    const trace = authenticateContext(realm);
+    const scheme = await traceAuthenticate(trace, run, ctx, next, trace);
+    // next() as run() would have called it, outside the span.
+    if (trace.outcome === 'anonymous') {
+      try {
+        await next();
+      } catch (error) {
+        reportRejection(options.onEvent, challenged(error, undefined));
+        throw error;
+      }
+      return;
+    }
+    if (challengeFor === undefined && marker.resourceMetadata === undefined) {
+      await next();
+      return;
+    }
+    try {
+      await next();
+    } catch (error) {
+      throw challenged(error, scheme);
+    }
+  }
+
+  // Nothing is made per request for tracing unless somebody subscribes: one hasSubscribers check.
+  const middleware: Middleware<AuthState<TClaims, TUser>> = function authenticateMiddleware(ctx, next) {
+    return tracing.authenticate.hasSubscribers ? traced(ctx, next) : run(ctx, next, undefined);
   };
   shareKeySets(establish, middleware);
   registerResourceServer(middleware, audiences, factsOf(options));

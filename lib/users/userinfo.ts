@@ -126,7 +126,7 @@ export class UserInfoClient {
     let body: Record<string, unknown>;
     try {
       // No redirect is followed: the caller's token would go with it to wherever it leads.
-      ({ body } = await fetchJson(endpoint, { fetch: withToken, timeout, maxBytes }, 0));
+      ({ body } = await fetchJson(endpoint, { fetch: withToken, timeout, maxBytes, operation: 'userinfo' }, 0));
     } catch (error) {
       throw this.#realm(this.#refusal(error));
     }
