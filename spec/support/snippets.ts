@@ -20,6 +20,8 @@ export function compilerOptions(): ts.CompilerOptions {
     ...options,
     // The package's third subpath, as its exports name it (tsconfig maps the other two).
     paths: { 'koa-token-guard/redis': ['./lib/redis.ts'], ...options.paths },
+    // `mtls: { … }` alone is a label and a block, valid and meaningless: a snippet must be real code.
+    allowUnusedLabels: false,
     noEmit: true,
     declaration: false,
     sourceMap: false,
@@ -33,18 +35,20 @@ export function compileSnippets(snippets: Snippet[], prelude: string, virtualFil
   for (const [name, text] of Object.entries(virtualFiles)) files.set(join(VIRTUAL, name), { text });
   snippets.forEach((snippet, index) => {
     // A trailing `export {}` makes a snippet without imports a module, with its own scope.
-    files.set(join(VIRTUAL, 'docs', `snippet-${index}.ts`), { text: `${snippet.code}\nexport {};\n`, snippet });
+    files.set(join(VIRTUAL, 'src', `snippet-${index}.ts`), { text: `${snippet.code}\nexport {};\n`, snippet });
   });
-  const host = ts.createCompilerHost(options);
+  const base = ts.createCompilerHost(options);
   const isVirtualDir = (dir: string): boolean => dir === VIRTUAL || dir.startsWith(`${VIRTUAL}/`);
-  const { getSourceFile, fileExists, readFile, directoryExists } = host;
-  host.getSourceFile = (name, language, ...rest) => {
-    const file = files.get(name);
-    return file ? ts.createSourceFile(name, file.text, language, true) : getSourceFile.call(host, name, language, ...rest);
+  const host: ts.CompilerHost = {
+    ...base,
+    getSourceFile: (name, language, ...rest) => {
+      const file = files.get(name);
+      return file ? ts.createSourceFile(name, file.text, language, true) : base.getSourceFile(name, language, ...rest);
+    },
+    fileExists: (name) => files.has(name) || (!isVirtualDir(name) && base.fileExists(name)),
+    readFile: (name) => files.get(name)?.text ?? (isVirtualDir(name) ? undefined : base.readFile(name)),
+    directoryExists: (dir) => isVirtualDir(dir) || ts.sys.directoryExists(dir),
   };
-  host.fileExists = (name) => files.has(name) || (!isVirtualDir(name) && fileExists.call(host, name));
-  host.readFile = (name) => files.get(name)?.text ?? (isVirtualDir(name) ? undefined : readFile.call(host, name));
-  host.directoryExists = (dir) => isVirtualDir(dir) || (directoryExists?.call(host, dir) ?? ts.sys.directoryExists(dir));
 
   const program = ts.createProgram({ rootNames: [...files.keys()], options, host });
   const found: SnippetDiagnostic[] = [];
