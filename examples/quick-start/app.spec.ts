@@ -31,7 +31,7 @@ describe('example: quick start', () => {
     const reply = await request(app, '/messages', { headers: bearer(await issuer.sign({ sub: 'alice', scope: 'profile' })) });
     expect([reply.status, reply.headers['www-authenticate']]).to.deep.equal([
       403,
-      'Bearer realm="api", error="insufficient_scope", error_description="requires all of the scopes: read:messages", scope="read:messages"',
+      'Bearer realm="api", error="insufficient_scope", error_description="requires scope read:messages", scope="read:messages"',
     ]);
   });
 
