@@ -1,7 +1,7 @@
 // A small messages API protected by koa-token-guard.
 import Koa from 'koa';
 import Router from '@koa/router';
-import { anyOf, authenticate, defineScopes, publicRoute, requireClaim, type AuthenticateOptions, type AuthState } from '../lib/index.js';
+import { anyOf, authenticate, defineScopes, publicRoute, requireClaim, type AuthenticateOptions, type AuthState } from 'koa-token-guard';
 import { meRoutes } from './me.js';
 
 export interface AppOptions {

@@ -3,7 +3,7 @@
 // trying the API without any account; never use it in production.
 import { randomBytes } from 'node:crypto';
 import type { JWTPayload } from 'jose';
-import { createTestIssuer, type TestClient, type TestIssuerRequests } from '../lib/testing/index.js';
+import { createTestIssuer, type TestClient, type TestIssuerRequests } from 'koa-token-guard/testing';
 
 /** A demo client of the token endpoint: what it is called, and its dev-only secret. */
 export interface DevClient {

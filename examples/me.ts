@@ -1,6 +1,6 @@
 // GET /me: the caller's own user record, found by `resolveUser` in an in-memory user store.
 import Router from '@koa/router';
-import { authenticate, requireToken, type AccessTokenClaims, type AuthState } from '../lib/index.js';
+import { authenticate, requireToken, type AccessTokenClaims, type AuthState } from 'koa-token-guard';
 
 export interface User {
   id: number;

@@ -1,6 +1,6 @@
 // The spec a team keeps so that nobody adds a route without deciding who may call it.
 import { expect } from 'chai';
-import { describeRoutes, openApiSecurity, scopesOf } from '../lib/index.js';
+import { describeRoutes, openApiSecurity, scopesOf } from 'koa-token-guard';
 import { createRouter, scopes } from './app.js';
 import { uniqueIssuer } from '../spec/support/provider.js';
 import { expectValid, generatedDocument, merge } from '../spec/openapi/support.js';

@@ -2,8 +2,8 @@
 // development issuer and an API with DPoP and server nonces on, then calls it as a DPoP client would.
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import { authenticate, type AuthState } from '../../lib/index.js';
-import { createDpopKey, createTestIssuer } from '../../lib/testing/index.js';
+import { authenticate, type AuthState } from 'koa-token-guard';
+import { createDpopKey, createTestIssuer } from 'koa-token-guard/testing';
 
 /** One step of the walk-through: what was sent and what came back. */
 export interface Step { step: string; status: number; challenge: string | null; nonce: string | null }

@@ -10,7 +10,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { z } from 'zod';
 import {
   authenticate, defineScopes, mcpAuthInfo, protectedResourceMetadata, requireToken, type AuthState, type Guard, type McpAuthInfo,
-} from '../../lib/index.js';
+} from 'koa-token-guard';
 
 export const scopes = defineScopes(['messages:read', 'messages:write', 'messages:admin'] as const);
 

@@ -2,7 +2,7 @@
 // table is the allow-list: a token from any other issuer is refused before any network call.
 import Koa from 'koa';
 import Router from '@koa/router';
-import { authenticate, keySets, type AuthState, type TokenGuardEvent } from '../../lib/index.js';
+import { authenticate, keySets, type AuthState, type TokenGuardEvent } from 'koa-token-guard';
 
 export interface Tenant {
   name: string;

@@ -60,7 +60,7 @@ describe('example: testing your own app with the kit', () => {
     }
   });
 
-  it('passes the same checks under node:test (the README recipe)', async function () {
+  it('passes the same checks under node:test (the docs/testing.md recipe)', async function () {
     this.timeout(20_000);
     const file = fileURLToPath(new URL('./node-test.ts', import.meta.url));
     const output = await new Promise<string>((resolve, reject) => {
