@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import Koa from 'koa';
 import { SignJWT, type JWK } from 'jose';
 import { authenticate, createIntrospector, createVerifier, type TokenGuardEvent } from '../../lib/index.js';
-import { resetWarnings } from '../../lib/warnings.js';
+import { resetWarnings, warnOnce } from '../../lib/warnings.js';
 import { request } from '../support/http.js';
 import { signingKey, uniqueIssuer, type SigningKey } from '../support/provider.js';
 import { rejection } from '../support/rejection.js';
@@ -236,6 +236,19 @@ describe('keys/warnings: our configuration mistakes print their fix once; the pr
         ));
       });
     }
+  });
+
+  it('at most 20 sources warned per code (tenants accepted by resolveIssuer cannot flood the log), then one line saying so', async () => {
+    const warnings = await warningsDuring(async () => {
+      for (let i = 0; i < 100; i++) warnOnce({ code: 'KOA_TOKEN_GUARD_ISSUER_MISMATCH', fix: `tenant ${i}` }, `issuer https://t${i}.example.com/`);
+      warnOnce({ code: 'KOA_TOKEN_GUARD_NO_USABLE_KEY', fix: 'another code' }, 'issuer https://t0.example.com/');
+      await Promise.resolve();
+    });
+    expect(warnings.map((w) => w.message)).to.deep.equal([
+      ...Array.from({ length: 20 }, (_, i) => `koa-token-guard: tenant ${i}`),
+      'koa-token-guard: 20 sources warned; further ones are not (events still report them)',
+      'koa-token-guard: another code',
+    ]);
   });
 
   describe("the provider's outages: events only, no warning", () => {
