@@ -1,4 +1,5 @@
 // `npm start`: the example API with an embedded development issuer. No provider account needed.
+// PORT sets the API's port (default 3000), ISSUER_PORT the development issuer's (default 0: any free port).
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import { banner, exampleScript } from './banner.js';
@@ -6,12 +7,31 @@ import { startDevIssuer } from './dev-issuer.js';
 
 const audience = 'https://api.example.com';
 const port = Number(process.env.PORT ?? 3000);
+const issuerPort = Number(process.env.ISSUER_PORT ?? 0);
 
-const devIssuer = await startDevIssuer(audience, Number(process.env.ISSUER_PORT ?? 0));
+/** A port that cannot be had is the user's to fix: one line saying which and how, exit 1; other errors stay as they are. */
+function cannotListen(error: unknown, variable: 'PORT' | 'ISSUER_PORT', taken: number): never {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'EADDRINUSE' && code !== 'EACCES') throw error;
+  const whose = variable === 'PORT' ? "the example API's" : "the development issuer's";
+  const why = code === 'EADDRINUSE' ? 'is already in use' : 'needs privileges this process lacks';
+  const instead = variable === 'PORT' ? (taken === 3001 ? 3002 : 3001) : 0;
+  console.error(`npm start: port ${taken} on 127.0.0.1 ${why} (${whose} port). Choose another: ${variable}=${instead} npm start`
+    + (variable === 'ISSUER_PORT' ? ' (0 picks a free port)' : ''));
+  process.exit(1);
+}
+
+const devIssuer = await startDevIssuer(audience, issuerPort).catch((error: unknown) => cannotListen(error, 'ISSUER_PORT', issuerPort));
 const { clientId, clientSecret } = devIssuer.introspection;
 const app = createApp({ issuer: devIssuer.issuer, audience, introspection: { clientId, clientSecret } });
 const server = app.listen(port, '127.0.0.1');
-await new Promise((resolve) => server.once('listening', resolve));
+await new Promise((resolve, reject) => {
+  server.once('listening', resolve);
+  server.once('error', reject);
+}).catch(async (error: unknown) => {
+  await devIssuer.close();
+  cannotListen(error, 'PORT', port);
+});
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
 const forged = await devIssuer.mint({ scope: 'read:messages' }, { badSignature: true });

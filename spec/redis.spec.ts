@@ -8,7 +8,7 @@ import { createClient } from 'redis';
 import { authenticate, type TokenGuardEvent } from '../lib/index.js';
 import { redisStore } from '../lib/redis.js';
 import { loopbackProvider, type LoopbackProvider } from './support/loopback-provider.js';
-import { startRedis, type RedisServer } from './support/redis.js';
+import { useRedisServer } from './support/redis.js';
 
 function get(port: number, token: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -42,16 +42,10 @@ async function connect(url: string) {
 
 describe('redis store (real redis-server)', function () {
   this.timeout(30_000);
-  let redis: RedisServer;
+  const redis = useRedisServer();
   let provider: LoopbackProvider;
   const clients: Array<{ destroy(): void }> = [];
 
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis.stop();
-  });
   beforeEach(async () => {
     provider = await loopbackProvider();
   });

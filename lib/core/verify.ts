@@ -116,13 +116,19 @@ interface Bindings {
 }
 
 function bindings(options: ResolvedVerifyOptions, jwtOptions: JWTVerifyOptions): Bindings {
+  // Each key set learns the algorithms we allow, so keys fitting none of them are warned about (lib/keys/key-set.ts).
+  const keySetOf = (source: Parameters<typeof keySetFor>[0]): RemoteKeySet => {
+    const keySet = keySetFor(source, options);
+    keySet.expectAlgorithms(options.algorithms);
+    return keySet;
+  };
   if (options.secret !== undefined) {
     const secret = options.secret;
     const binding: Binding = { getKey: () => Promise.resolve(secret), jwtOptions };
     return { bindingFor: () => binding, keySets: () => Promise.resolve([]) };
   }
   if (options.jwksUri !== undefined) {
-    const keySet = keySetFor({ jwksUri: options.jwksUri }, options);
+    const keySet = keySetOf({ jwksUri: options.jwksUri });
     const binding: Binding = { getKey: (header) => keySet.getKey(header), jwtOptions, keys: keySet };
     return { bindingFor: () => binding, keySets: () => Promise.resolve([keySet]) };
   }
@@ -130,7 +136,7 @@ function bindings(options: ResolvedVerifyOptions, jwtOptions: JWTVerifyOptions):
   const byIssuer = new Map<string, Binding>();
   const configured: RemoteKeySet[] = [];
   for (const issuer of options.issuers) {
-    const keySet = keySetFor({ issuer }, options);
+    const keySet = keySetOf({ issuer });
     configured.push(keySet);
     byIssuer.set(issuer, { getKey: (header) => keySet.getKey(header), jwtOptions, keys: keySet });
   }
@@ -156,7 +162,7 @@ function bindings(options: ResolvedVerifyOptions, jwtOptions: JWTVerifyOptions):
     let found = held.get(iss);
     if (found === undefined) {
       const source = keySourceOf(accepted);
-      const keySet = keySetFor(source, options);
+      const keySet = keySetOf(source);
       found = { keySet, source, binding: { getKey: (header: JWSHeaderParameters) => keySet.getKey(header), jwtOptions: { ...jwtOptions, issuer: iss }, keys: keySet } };
       held.set(iss, found);
     }

@@ -10,7 +10,8 @@ import { KeySourceError } from '../keys/fetch.js';
 import type { RemoteKeySet } from '../keys/key-set.js';
 import { keySetFor } from '../keys/registry.js';
 import { noteEstablished, traceIntrospect, tracing } from '../telemetry/channels.js';
-import { providerUrlAllowed } from '../url.js';
+import { isHttpUrl, providerUrlAllowed } from '../url.js';
+import { quote, warnOnce, type ConfigurationMistake } from '../warnings.js';
 import { AnswerCache, answerKey, type Outcome } from './cache.js';
 import { clientAuthenticator } from './client-auth.js';
 import { verifyJwtAnswer } from './jwt-response.js';
@@ -35,6 +36,14 @@ interface Judged { readonly outcome: Outcome; readonly at: number }
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 /** A server's `Retry-After` is passed on up to this many seconds. */
 const MAX_RETRY_AFTER = 300;
+
+/** The mistake of metadata naming no `introspection_endpoint` we may call: absent or not a URL, or plain http refused by the https rule. */
+function unusableEndpoint(issuer: string, found: unknown): ConfigurationMistake {
+  if (!isHttpUrl(found)) {
+    return { code: 'KOA_TOKEN_GUARD_METADATA_INCOMPLETE', fix: `the metadata of ${quote(issuer)} names no "introspection_endpoint" (${quote(found)}), so opaque tokens cannot be introspected; set \`introspection.endpoint\` to the authorization server's introspection URL. Until then they get 503.` };
+  }
+  return { code: 'KOA_TOKEN_GUARD_INSECURE_URL', fix: `the metadata of ${quote(issuer)} names the "introspection_endpoint" ${quote(found)}, plain http, which is refused: our credentials and the caller's token would go in the clear. Set \`introspection.endpoint\` to its https address; \`allowInsecureHttp: true\` is for development only. Until then opaque tokens get 503.` };
+}
 
 /**
  * Builds an RFC 7662 introspector once, at startup: options checked (a `ConfigurationError` says how to
@@ -64,7 +73,9 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     if (settings === undefined) return undefined;
     const jwksUri = verify.jwksUri ?? settings.jwksUri;
     // A look-up, not a hold: the verifier beside us holds the key set; per-call holds would pin it forever.
-    return keySetFor(jwksUri === undefined ? { issuer: iss } : { jwksUri }, verify, false);
+    const keySet = keySetFor(jwksUri === undefined ? { issuer: iss } : { jwksUri }, verify, false);
+    keySet.expectAlgorithms(verify.algorithms); // RFC 9701 answers are signed with these keys too
+    return keySet;
   };
   const checks: AnswerChecks = {
     issuerAccepted: async (iss) => (await settingsOf(iss)) !== undefined,
@@ -85,7 +96,7 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     const found = metadata?.introspection_endpoint;
     // Our credentials and the caller's token go to this URL: the same https rule as for keys.
     if (!providerUrlAllowed(found, verify.allowInsecureHttp)) {
-      throw new KeySourceError('shape', `the metadata of ${options.issuer!} names no usable introspection_endpoint; set \`introspection.endpoint\``);
+      throw new KeySourceError('shape', `the metadata of ${options.issuer!} names no usable introspection_endpoint; set \`introspection.endpoint\``, { mistake: unusableEndpoint(options.issuer!, found) });
     }
     endpoint = found;
     source = `introspection ${found}`;
@@ -143,6 +154,12 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     if (error instanceof QueueFullError) return; // per request, not per call: token_rejected counts those
     const failure = error instanceof KeySourceError ? error : undefined;
     debug('%s: introspection failed: %s', source, (error as Error)?.message);
+    const mistake = failure?.mistake;
+    if (mistake !== undefined) {
+      warnOnce(mistake, source);
+      emit(onEvent, { type: 'introspection_failed', source, failure: failure!.reason, status: failure!.status, mistake: mistake.code });
+      return;
+    }
     if (failure?.reason === 'status' && (failure.status === 401 || failure.status === 403)) {
       emit(onEvent, { type: 'introspection_client_rejected', source, status: failure.status });
       if (!clientRejectionWarned) {

@@ -1,5 +1,6 @@
 import { traceFetch, tracing, type ProviderOperation } from '../telemetry/channels.js';
 import { redirectTarget } from '../url.js';
+import { quote, type ConfigurationMistake } from '../warnings.js';
 
 /** Why a call to the identity provider failed. Internal: clients only ever see a 503. */
 export type FetchFailureReason = 'network' | 'timeout' | 'status' | 'redirect' | 'too_large' | 'not_json' | 'shape' | 'issuer_mismatch' | 'jwt_invalid';
@@ -14,12 +15,15 @@ export class KeySourceError extends Error {
   readonly status: number | undefined;
   /** Seconds from the provider's `Retry-After`, when it sent one. */
   readonly retryAfter: number | undefined;
-  constructor(reason: FetchFailureReason, message: string, extra: { status?: number; retryAfter?: number; cause?: unknown } = {}) {
+  /** Set when the failure is our configuration rather than the provider's state: warned once, with its fix. */
+  readonly mistake: ConfigurationMistake | undefined;
+  constructor(reason: FetchFailureReason, message: string, extra: { status?: number; retryAfter?: number; cause?: unknown; mistake?: ConfigurationMistake } = {}) {
     super(message, { cause: extra.cause });
     this.name = 'KeySourceError';
     this.reason = reason;
     this.status = extra.status;
     this.retryAfter = extra.retryAfter;
+    this.mistake = extra.mistake;
   }
 }
 
@@ -124,7 +128,7 @@ async function requestText(url: string, init: RequestInit, options: FetchJsonOpt
       const next = redirectTarget(current, response.headers.get('location'), options.allowInsecureHttp === true);
       if (next === undefined || hop >= maxRedirects) {
         const why = next === undefined ? 'a URL not allowed (plain http, or no valid Location)' : `more than ${maxRedirects} redirects`;
-        throw new KeySourceError('redirect', `${current} redirected to ${why}`, { status: response.status });
+        throw new KeySourceError('redirect', `${current} redirected to ${why}`, { status: response.status, ...insecureRedirect(current, response.headers.get('location'), next) });
       }
       current = next;
     }
@@ -146,6 +150,17 @@ async function requestText(url: string, init: RequestInit, options: FetchJsonOpt
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A redirect refused by the https rule (not a missing or odd Location: that is the provider's state) is ours to fix. */
+function insecureRedirect(from: string, location: string | null, next: string | undefined): { mistake?: ConfigurationMistake } {
+  if (next !== undefined || location === null || !URL.canParse(location, from)) return {};
+  const to = new URL(location, from);
+  if (to.protocol !== 'http:') return {};
+  const fix = new URL(from).protocol === 'https:'
+    ? `${quote(from)} redirects to ${quote(to.href)}, from https down to plain http, which is never followed. Configure the https address the provider really serves (\`issuer\`, \`jwksUri\`).`
+    : `${quote(from)} redirects to ${quote(to.href)}, plain http off loopback, which is refused: anyone on the path could swap the keys. Configure an https address (\`issuer\`, \`jwksUri\`); \`allowInsecureHttp: true\` is for development only.`;
+  return { mistake: { code: 'KOA_TOKEN_GUARD_INSECURE_URL', fix } };
 }
 
 /** Parses a provider's answer as a JSON object, or fails with a `KeySourceError` (`not_json`, `shape`). */

@@ -3,9 +3,10 @@ import { InvalidTokenError, KeySourceUnavailableError } from '../errors.js';
 import { debug, emit, type EventHook, type KeySetLoadReason } from '../events.js';
 import { discover, type IssuerMetadata } from './discovery.js';
 import { fetchJson, KeySourceError, type FetchJsonOptions } from './fetch.js';
-import { indexByKid, selectKey, usableKeys } from './select.js';
+import { indexByKid, selectKey, unusableFor, usableKeys } from './select.js';
 import { SharedKeySetEntry } from './shared.js';
 import type { KeyStore, SharedKeySet } from './store.js';
+import { warnOnce } from '../warnings.js';
 
 /** How a key set fetches and ages its keys. Durations in seconds. */
 export interface KeySetOptions extends FetchJsonOptions {
@@ -29,6 +30,8 @@ type VerifyKey = CryptoKey | Uint8Array;
 
 interface Snapshot {
   readonly keys: readonly JWK[];
+  /** Keys in the document, usable or not. */
+  readonly total: number;
   readonly byKid: Map<string, number[]>;
   /** Epoch ms of the provider fetch (possibly by another process). */
   readonly fetchedAt: number;
@@ -68,6 +71,8 @@ export class RemoteKeySet {
   #staleReported = false;
   /** Epoch ms the source said its keys changed (`sourceChanged`): stored copies fetched until then are outdated. */
   #changedAt = Number.NEGATIVE_INFINITY;
+  /** The `algorithms` of the verifiers using this key set: keys fitting none of one list are a configuration mistake. */
+  readonly #expected = new Set<readonly string[]>();
   /** Provider calls made (discovery and JWKS), for observability and specs. */
   fetchCount = 0;
   /** Bumped whenever a refresh drops a key, so verdicts cached with the old keys stop being served. */
@@ -107,6 +112,24 @@ export class RemoteKeySet {
       if (index < 0) throw new InvalidTokenError('kid_unknown', 'signing key not found');
     }
     return this.#import(snapshot, index, alg);
+  }
+
+  /**
+   * Tells the key set the algorithms a verifier of it allows (once, when binding it): a loaded key set
+   * whose keys fit none of them is a configuration mistake, warned once with its fix.
+   */
+  expectAlgorithms(algorithms: readonly string[]): void {
+    if (this.#expected.has(algorithms)) return;
+    this.#expected.add(algorithms);
+    if (this.#snapshot !== undefined) this.#checkAlgorithms(this.#snapshot, algorithms);
+  }
+
+  /** Warns (once per allow-list) and reports when no key of `snapshot` fits any allowed algorithm. */
+  #checkAlgorithms(snapshot: Snapshot, allowed: readonly string[]): void {
+    const found = unusableFor(this.#id, snapshot.keys, snapshot.total, allowed);
+    if (found === undefined) return;
+    warnOnce(found.mistake, `${this.#id} ${allowed.join(',')}`);
+    emit(this.#options.onEvent, { type: 'key_set_unusable', source: this.#id, keys: snapshot.total, offered: found.offered, allowed: [...allowed] });
   }
 
   /**
@@ -260,7 +283,9 @@ export class RemoteKeySet {
       const last = this.#snapshot;
       const stale = last !== undefined && this.#now() - last.fetchedAt <= this.#options.maxStale * 1000;
       debug('%s: %s fetch failed (%s), next attempt in %d s', this.#id, reason, failure.message, wait);
-      emit(this.#options.onEvent, { type: 'key_set_refresh_failed', source: this.#id, reason, failure: failure.reason, status: failure.status, retryIn: wait, stale });
+      const { mistake } = failure;
+      if (mistake !== undefined) warnOnce(stale ? mistake : { code: mistake.code, fix: `${mistake.fix} Until then requests get 503.` }, this.#id);
+      emit(this.#options.onEvent, { type: 'key_set_refresh_failed', source: this.#id, reason, failure: failure.reason, status: failure.status, retryIn: wait, stale, ...(mistake === undefined ? {} : { mistake: mistake.code }) });
       throw failure;
     }
   }
@@ -273,7 +298,7 @@ export class RemoteKeySet {
 
   #install(entry: SharedKeySet, reason: KeySetLoadReason, shared: boolean, healthy = true): Snapshot {
     const keys = usableKeys(entry.keys, this.#id);
-    const snapshot: Snapshot = { keys, byKid: indexByKid(keys), fetchedAt: entry.fetchedAt, maxAge: entry.maxAge * 1000, imported: new Map() };
+    const snapshot: Snapshot = { keys, total: Array.isArray(entry.keys) ? entry.keys.length : 0, byKid: indexByKid(keys), fetchedAt: entry.fetchedAt, maxAge: entry.maxAge * 1000, imported: new Map() };
     const first = this.#snapshot === undefined;
     if (!first && dropsKey(this.#snapshot!.keys, keys)) this.keyGeneration++;
     this.#snapshot = snapshot;
@@ -286,6 +311,7 @@ export class RemoteKeySet {
     }
     debug('%s: %s %d keys (%s, %s)', this.#id, first ? 'loaded' : 'refreshed', keys.length, reason, shared ? 'from the store' : 'from the provider');
     emit(this.#options.onEvent, { type: first ? 'key_set_fetched' : 'key_set_refreshed', source: this.#id, reason, keys: keys.length, shared });
+    for (const allowed of this.#expected) this.#checkAlgorithms(snapshot, allowed);
     return snapshot;
   }
 

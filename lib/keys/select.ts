@@ -2,6 +2,7 @@ import type { JWK } from 'jose';
 import { ASYMMETRIC_ALGORITHMS } from '../core/options.js';
 import { debug } from '../events.js';
 import { keyBoundsDefect } from './bounds.js';
+import { quote, type ConfigurationMistake } from '../warnings.js';
 
 const KTY_BY_ALG_PREFIX: Record<string, string> = { RS: 'RSA', PS: 'RSA', ES: 'EC', Ed: 'OKP' };
 const CRV_BY_ALG: Record<string, string> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521', EdDSA: 'Ed25519', Ed25519: 'Ed25519' };
@@ -14,6 +15,27 @@ export function fits(jwk: JWK, alg: string): boolean {
   if (jwk.kty !== KTY_BY_ALG_PREFIX[alg.slice(0, 2)]) return false;
   const crv = CRV_BY_ALG[alg];
   return crv === undefined || jwk.crv === crv;
+}
+
+/** The algorithms some key fits, in `ASYMMETRIC_ALGORITHMS` order: what a key set can verify. */
+export function algorithmsOf(keys: readonly JWK[]): string[] {
+  return ASYMMETRIC_ALGORITHMS.filter((alg) => keys.some((key) => fits(key, alg)));
+}
+
+/**
+ * The configuration mistake of a key set (`source`) whose usable `keys`, of `total` in its document, fit
+ * none of the `allowed` algorithms, with what they do fit; undefined when some key fits, or when the
+ * document has no keys at all (the provider's state, say mid-rotation, not our configuration).
+ */
+export function unusableFor(source: string, keys: readonly JWK[], total: number, allowed: readonly string[]): { mistake: ConfigurationMistake; offered: string[] } | undefined {
+  if (total === 0 || keys.some((key) => allowed.some((alg) => fits(key, alg)))) return undefined;
+  const offered = algorithmsOf(keys);
+  const its = total === 1 ? 'its one key' : `its ${total} keys`;
+  const what = offered.length > 0
+    ? `${its} ${total === 1 ? 'fits' : 'fit'} ${offered.join(', ')} only; add the one the provider signs with to \`algorithms\` (${allowed.join(', ')} now)`
+    : `${its} cannot verify signatures (encryption or private keys, unknown types, or sizes out of bounds; NODE_DEBUG=koa-token-guard says which); the provider must publish its signing keys there`;
+  const fix = `no key of ${quote(source)} fits the allowed algorithms: ${what}. Until then every token of it is refused (401 signing key not found).`;
+  return { mistake: { code: 'KOA_TOKEN_GUARD_NO_USABLE_KEY', fix }, offered };
 }
 
 /**

@@ -10,7 +10,7 @@ import { KeyQuota } from '../../lib/dpop/quota.js';
 import { createReplayCache, MemoryReplayStore, replayKey } from '../../lib/dpop/replay.js';
 import { redisStore } from '../../lib/redis.js';
 import { createDpopKey, createTestIssuer } from '../../lib/testing/index.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
+import { useRedisServer } from '../support/redis.js';
 import { rejection } from '../support/rejection.js';
 import { dpop, serve } from './support.js';
 
@@ -136,11 +136,7 @@ describe('dpop/replay: each proof jti is accepted once within its window', () =>
 
   describe('on a real redis-server', function () {
     this.timeout(30_000);
-    let redis: RedisServer;
-    before(async () => {
-      redis = await startRedis();
-    });
-    after(() => redis.stop());
+    const redis = useRedisServer();
 
     it('lets exactly one of many concurrent adds of one proof through, from separate clients', async () => {
       const clients = await Promise.all([0, 1].map(async () => {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createClient } from 'redis';
 import { createIntrospector, type TokenGuardEvent } from '../../lib/index.js';
 import { redisStore } from '../../lib/redis.js';
-import { startRedis, type RedisServer } from '../support/redis.js';
+import { useRedisServer } from '../support/redis.js';
 import { rejection } from '../support/rejection.js';
 import { useServer } from './support.js';
 
@@ -16,15 +16,9 @@ async function connect(url: string) {
 describe('introspection/store (real redis-server)', function () {
   this.timeout(30_000);
   const setup = useServer();
-  let redis: RedisServer;
+  const redis = useRedisServer();
   const clients: Array<{ destroy(): void }> = [];
 
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    await redis.stop();
-  });
   afterEach(async () => {
     for (const client of clients.splice(0)) client.destroy();
     const admin = await connect(redis.url);

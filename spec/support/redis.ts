@@ -23,11 +23,59 @@ export function redisServerInstalled(): boolean {
   return spawnSync('redis-server', ['--version']).status === 0;
 }
 
+const MISSING = 'redis-server is not installed: `apt-get install redis-server` (.ci/run installs it)';
+
+/**
+ * What a suite needing Redis does here: run it; skip it (a developer's machine without redis-server);
+ * or fail, in CI (`CI` set, as CI services and `.ci/run` do), so a CI without Redis cannot pass by skipping.
+ */
+export function redisPlan(installed: boolean, env: NodeJS.ProcessEnv = process.env): 'run' | 'skip' | 'fail' {
+  if (installed) return 'run';
+  const ci = env.CI;
+  return ci !== undefined && ci !== '' && ci !== '0' && ci !== 'false' ? 'fail' : 'skip';
+}
+
+let skipExplained = false;
+
+/**
+ * A real redis-server for the enclosing `describe`, started before its first spec and stopped after its
+ * last. Without redis-server the suite is skipped and the reason printed once per run (or, in CI, fails).
+ * Read `url` and `port` only inside hooks and specs.
+ */
+export function useRedisServer(): RedisServer {
+  let server: RedisServer | undefined;
+  const running = (): RedisServer => {
+    if (server === undefined) throw new Error('redis-server is not running (read it inside a spec or hook)');
+    return server;
+  };
+  before(async function () {
+    const plan = redisPlan(redisServerInstalled());
+    if (plan === 'fail') throw new Error(`${MISSING}; CI is set, so the Redis specs fail rather than skip`);
+    if (plan === 'skip') {
+      if (!skipExplained) console.warn(`      ${MISSING}; skipping the specs that need it`);
+      skipExplained = true;
+      this.skip();
+    }
+    server = await startRedis();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  return {
+    get url() {
+      return running().url;
+    },
+    get port() {
+      return running().port;
+    },
+    stop: () => running().stop(),
+    start: () => running().start(),
+  };
+}
+
 /** Starts `redis-server` without persistence; `.ci/run` installs it when missing. */
 export async function startRedis(): Promise<RedisServer> {
-  if (!redisServerInstalled()) {
-    throw new Error('redis-server is not installed: `apt-get install redis-server` (.ci/run does this in CI)');
-  }
+  if (!redisServerInstalled()) throw new Error(MISSING);
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
