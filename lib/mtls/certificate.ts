@@ -37,7 +37,8 @@ export function certificateDer(value: CertificateLike): Uint8Array | undefined {
  * The default `mtls.getCertificate`: the certificate the client presented in this request's TLS handshake.
  * Whether the TLS layer trusted it does not matter here: the token's binding is the thumbprint, so
  * self-signed certificates work (RFC 8705 section 3); the server must ask for one (`requestCert: true`).
- * Plain HTTP, or a TLS client that sent none: undefined.
+ * A resumed session sends no certificate: OpenSSL keeps the first handshake's in the session, and Node returns
+ * it here (TLS 1.2 and 1.3; spec/e2e/mtls.spec.ts). Plain HTTP, or a TLS client that sent none: undefined.
  */
 export function peerCertificate(ctx: SocketCarrier): X509Certificate | undefined {
   const socket = ctx.req.socket as PeerCertificateSocket | null | undefined;

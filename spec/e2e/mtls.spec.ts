@@ -7,8 +7,8 @@ import Koa from 'koa';
 import { authenticate, certificateThumbprint, type AuthenticateOptions, type AuthState } from '../../lib/index.js';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing/index.js';
 import { clientCertificate, type ClientCertificate } from '../support/certificates.js';
-import { bearer } from '../support/http.js';
-import { tlsServer, type TlsServer } from '../support/tls.js';
+import { bearer, type Reply } from '../support/http.js';
+import { tlsServer, withoutNock, type TlsServer } from '../support/tls.js';
 
 const audience = 'https://api.example.com';
 const challenge = (description: string): string => `Bearer realm="api", error="invalid_token", error_description="${description}"`;
@@ -33,7 +33,10 @@ describe('e2e: certificate-bound tokens over real TLS (RFC 8705)', () => {
     app.use(authenticate({ issuer: issuer.issuer, audience, ...options }));
     app.use((ctx) => {
       ctx.body = { sub: ctx.state.user?.sub, thumbprint: ctx.state.auth?.mtls?.thumbprint ?? null };
-      ctx.set('x-session-reused', String((ctx.req.socket as TLSSocket).isSessionReused()));
+      const socket = ctx.req.socket as TLSSocket;
+      ctx.set('x-session-reused', String(socket.isSessionReused()));
+      ctx.set('x-tls-protocol', String(socket.getProtocol()));
+      ctx.set('x-connection', String(socket.remotePort));
     });
     server = await tlsServer(app);
     return server;
@@ -79,16 +82,30 @@ describe('e2e: certificate-bound tokens over real TLS (RFC 8705)', () => {
     expect([reply.status, reply.headers['www-authenticate']]).to.deep.equal([401, challenge('token bound to a client certificate not accepted here')]);
   });
 
-  it('reads the certificate on a kept-alive connection and after TLS session resumption too', async () => {
+  // A resumed session carries no Certificate message: the server must take the certificate from the session
+  // (TLS 1.2 session tickets and TLS 1.3 PSK resumption differ here), or a bound token would be refused on
+  // every resumed connection. The headers prove each connection really was kept alive or resumed.
+  it('reads the certificate on a kept-alive connection and after TLS session resumption too, over TLS 1.2 and 1.3', async () => {
     const { get } = await serve({ mtls: {} });
     const headers = bearer(await issuer.sign({}, { certificate: a.pem }));
-    for (const options of [{ keepAlive: true }, { keepAlive: false, maxCachedSessions: 10 }]) {
-      const agent = new https.Agent(options);
-      const replies = [];
-      for (let i = 0; i < 3; i++) replies.push(await get('/', { certificate: a, headers, agent }));
-      agent.destroy();
-      expect(replies.map((r) => r.status)).to.deep.equal([200, 200, 200]);
-      if (!options.keepAlive) expect(replies.map((r) => r.headers['x-session-reused'])).to.deep.equal(['false', 'true', 'true']);
+    const thumbprint = certificateThumbprint(a.der);
+    for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
+      for (const keepAlive of [true, false]) {
+        const agent = new https.Agent({ keepAlive, maxCachedSessions: 10, maxVersion });
+        const replies: Reply[] = [];
+        await withoutNock(async () => {
+          for (let i = 0; i < 3; i++) replies.push(await get('/', { certificate: a, headers, agent }));
+        });
+        agent.destroy();
+        const seen = replies.map((r) => [r.status, (r.json() as { thumbprint: unknown }).thumbprint, r.headers['x-tls-protocol'], r.headers['x-session-reused']]);
+        expect(seen, `${maxVersion}, keepAlive: ${keepAlive}`).to.deep.equal([
+          [200, thumbprint, maxVersion, 'false'],
+          [200, thumbprint, maxVersion, keepAlive ? 'false' : 'true'],
+          [200, thumbprint, maxVersion, keepAlive ? 'false' : 'true'],
+        ]);
+        const connections = new Set(replies.map((r) => r.headers['x-connection'])).size;
+        expect(connections, `${maxVersion}, keepAlive: ${keepAlive}: connections`).to.equal(keepAlive ? 1 : 3);
+      }
     }
   });
 

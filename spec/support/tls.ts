@@ -3,6 +3,7 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
+import nock from 'nock';
 import { clientCertificate, type ClientCertificate } from './certificates.js';
 import { readReply, type Reply } from './http.js';
 
@@ -28,7 +29,10 @@ export async function tlsServer(app: Koa<any, any>): Promise<TlsServer> {
       const req = https.request({
         host: '127.0.0.1', port, path, headers, agent: agent ?? false,
         ...(certificate === undefined ? {} : { key: certificate.keyPem, cert: certificate.pem }),
-        ca: own.pem, checkServerIdentity: () => undefined, // the spec's own self-signed server; trust is not under test
+        // The server's self-signed certificate is the only CA, and its CN (no SAN) is checked against the SNI
+        // name. A per-request checkServerIdentity would be simpler, but Node >= 22.23.2 and 24.18.1
+        // (CVE-2026-58040) then neither resume sessions nor keep connections alive for that request.
+        ca: own.pem, servername: 'localhost',
       }, (res) => {
         readReply(res).then(resolve, reject);
       });
@@ -40,4 +44,18 @@ export async function tlsServer(app: Koa<any, any>): Promise<TlsServer> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Runs `fn` with nock's request interception lifted, for specs about connection reuse: nock hands every
+ * request an agent of its own, so under it no connection is ever kept alive. Loopback only, as ever.
+ */
+export async function withoutNock<T>(fn: () => Promise<T>): Promise<T> {
+  if (!nock.isActive()) return fn();
+  nock.restore();
+  try {
+    return await fn();
+  } finally {
+    nock.activate();
+  }
 }
