@@ -41,12 +41,13 @@ for major in "$@"; do
   esac
 done
 
-# mocha re-executes itself with process.execPath for .mocharc's node-option, so the suite runs on $node.
+# `npm run spec` (its globs stay in package.json) with $node first on PATH: npm, mocha (`#!/usr/bin/env
+# node`) and mocha's re-execution for .mocharc's node-option all run on $node.
 run() {
   local node
   node="$(node_of "$1")"
   echo "== spec suite on Node $("$node" --version)"
-  "$node" node_modules/mocha/bin/mocha.js --reporter dot
+  PATH="$(dirname "$node"):$PATH" npm run --silent spec -- --reporter dot
 }
 
 majors=("$@")
