@@ -1,7 +1,7 @@
 import type { ScopeChallengeHandler } from '@modelcontextprotocol/server';
-import { GuardOrderError, InsufficientScopeError } from '../errors.js';
+import { ConfigurationError, GuardOrderError, InsufficientScopeError } from '../errors.js';
 import { allOf } from '../guards/compose.js';
-import type { Guard } from '../guards/guard.js';
+import { isGuard, type Guard } from '../guards/guard.js';
 import { exchanges } from './exchange.js';
 
 // The SDK insists on at least one valid scope token to stop a call; this one is never sent (serveMcp sends ours).
@@ -15,6 +15,9 @@ const REFUSED: readonly [string, ...string[]] = ['koa-token-guard:refused'];
  * `acr_values`/`max_age` of an auth level, and every scope the call needs. Works only behind `serveMcp()`.
  */
 export function toolGuard(...guards: Guard[]): ScopeChallengeHandler {
+  if (guards.length === 0 || !guards.every(isGuard)) {
+    throw new ConfigurationError("toolGuard() takes this library's guards, at least one, e.g. toolGuard(scopes.requireScopes('messages:read'), requireClaim('tenant', 'acme')).");
+  }
   const guard = allOf(...guards);
   return async () => {
     const exchange = exchanges.getStore();
