@@ -41,8 +41,9 @@ describe('mcp/client (the SDK v2 client against serveMcp)', function () {
         throw error;
       }
     });
-    app.use(protectedResourceMetadata({ resource, authorizationServers: issuer.issuer, scopesSupported: ['messages:read'] }));
-    app.use(authenticate({ issuer: issuer.issuer, audience: resource, resourceMetadata: true }));
+    app.use(protectedResourceMetadata({ resource, authorizationServers: issuer.issuer, scopesSupported: ['messages:read', 'messages:admin'] }));
+    // challengeScope: the client's first token asks for messages:read only, not everything scopes_supported lists.
+    app.use(authenticate({ issuer: issuer.issuer, audience: resource, resourceMetadata: true, challengeScope: ['messages:read'] }));
     const router = new Router<AuthState>();
     router.all('/mcp', serveMcp(() => {
       const mcp = new McpServer({ name: 'messages', version: '1.0.0' });
@@ -107,7 +108,7 @@ describe('mcp/client (the SDK v2 client against serveMcp)', function () {
     expect(ran).to.deep.equal(['read_messages', 'purge_messages']);
     const metadata = `${new URL(resource).origin}/.well-known/oauth-protected-resource/mcp`;
     expect(seen).to.deep.equal([
-      `POST /mcp server/discover 401 Bearer realm="api", resource_metadata="${metadata}"`,
+      `POST /mcp server/discover 401 Bearer realm="api", scope="messages:read", resource_metadata="${metadata}"`,
       'GET /.well-known/oauth-protected-resource/mcp - 200',
       'POST /mcp server/discover 200',
       'POST /mcp tools/list 200',
@@ -116,8 +117,8 @@ describe('mcp/client (the SDK v2 client against serveMcp)', function () {
       'GET /.well-known/oauth-protected-resource/mcp - 200',
       'POST /mcp tools/call 200',
     ]);
-    // The client reads the AS metadata for each authorization: a token for messages:read (what scopes_supported
-    // names), then one for messages:read and messages:admin (the union with our challenge's scope).
+    // The client reads the AS metadata for each authorization: a token for messages:read (the 401's scope),
+    // then one for messages:read and messages:admin (the union with our 403's scope).
     expect([issuer.requests.discovery - before.discovery, issuer.requests.token! - before.token]).to.deep.equal([2, 2]);
   });
 });
