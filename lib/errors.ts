@@ -101,6 +101,8 @@ export abstract class AuthError extends Error {
   resourceMetadata: string | undefined;
   /** Set by `authenticate()` when `dpop` is configured: the challenges then follow RFC 9449 7.1. */
   dpop: DpopChallengeContext | undefined;
+  /** The `scope` attribute of a 401 without credentials or with an invalid token: `authenticate({ challengeScope })`. */
+  challengeScope: readonly string[] | undefined;
 
   constructor(code: AuthErrorCode, error: BearerErrorCode | DpopErrorCode | undefined, description: string, options?: ErrorOptions) {
     super(description, options);
@@ -121,7 +123,7 @@ export abstract class AuthError extends Error {
 
   /** The error's own challenge attributes; subclasses add theirs (`scope`, `acr_values`, ...). */
   protected challengeParams(): ChallengeParams {
-    return { error: this.error as BearerErrorCode | undefined, description: this.error ? this.message : undefined };
+    return { error: this.error as BearerErrorCode | undefined, description: this.error ? this.message : undefined, scope: this.challengeScope };
   }
 
   /**

@@ -42,6 +42,12 @@ export interface AuthenticateOptions<TClaims extends object = AccessTokenClaims,
    */
   resourceMetadata?: boolean | string | undefined;
   /**
+   * The `scope` attribute of the 401 challenges `authenticate()` itself answers (no credentials, an invalid
+   * token), e.g. `['messages:read']`: what a client's first token should ask for. MCP clients request the
+   * challenge's scope before the metadata's `scopes_supported`. 403s name what their guard needs. Default: none.
+   */
+  challengeScope?: readonly string[] | undefined;
+  /**
    * DPoP sender-constrained tokens (RFC 9449): accept `Authorization: DPoP <token>` with a proof. Without
    * it, a DPoP-bound token (`cnf.jkt`) is refused, since its binding cannot be checked. Default: off.
    */
@@ -54,6 +60,16 @@ export interface AuthenticateOptions<TClaims extends object = AccessTokenClaims,
 }
 
 const REALM_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
+// RFC 6749 3.3 scope-token.
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+function checkChallengeScope(value: unknown): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0 || !value.every((s) => typeof s === 'string' && SCOPE_TOKEN.test(s))) {
+    throw new ConfigurationError("`challengeScope` must be a non-empty list of scopes (no spaces, quotes or backslashes), e.g. ['messages:read'].");
+  }
+  return Object.freeze([...value as string[]]);
+}
 
 /**
  * Koa middleware that establishes the request's bearer token and sets `ctx.state.user` (the claims) and
@@ -81,6 +97,7 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
     realm,
     userinfo: createUserInfoClient(options, realm),
     resourceMetadata: resourceMetadataUrl(options.resourceMetadata, audiences),
+    challengeScope: checkChallengeScope(options.challengeScope),
     clockTolerance: options.clockTolerance ?? DEFAULTS.clockTolerance,
     audiences,
   });

@@ -28,6 +28,8 @@ export interface AuthContext {
   readonly clockTolerance?: number | undefined;
   /** The accepted audiences, in the order configured. */
   readonly audiences?: readonly string[] | undefined;
+  /** `challengeScope`: the `scope` attribute of a 401 without credentials or with an invalid token. */
+  readonly challengeScope?: readonly string[] | undefined;
   /** The userinfo lookup `fetchUserInfo(ctx)` uses. */
   readonly userinfo?: UserInfoClient | undefined;
 }
@@ -42,9 +44,13 @@ export function authContextOf(ctx: StateCarrier): AuthContext | undefined {
   return (ctx.state as Record<symbol, AuthContext | undefined>)[AUTH_CONTEXT];
 }
 
-/** Gives a refusal the challenge attributes of the `authenticate()` that ran: its realm and `resource_metadata`. */
+/**
+ * Gives a refusal the challenge attributes of the `authenticate()` that ran: its realm, `resource_metadata`
+ * and, on a 401 for missing credentials or an invalid token, the `challengeScope` a client's token should ask for.
+ */
 export function withChallenge<E extends AuthError>(error: E, context: AuthContext): E {
   error.realm = context.realm;
   error.resourceMetadata = context.resourceMetadata;
+  if (context.challengeScope !== undefined && (error.code === 'credentials_missing' || error.error === 'invalid_token')) error.challengeScope = context.challengeScope;
   return error;
 }

@@ -47,16 +47,41 @@ ${body}`;
 
 const isTestKit = (url: string): boolean => url.includes('/lib/testing/');
 const isNock = (url: string): boolean => url.includes('/node_modules/nock/');
+const isMcpSdk = (url: string): boolean => url.includes('/node_modules/@modelcontextprotocol/');
 
 describe('testing/isolation', function () {
   this.timeout(30_000);
 
-  it('loads no test code and no nock when the root export is imported', async () => {
+  it('loads no test code, no nock and no MCP SDK when the root export is imported', async () => {
     const child = await runChild(`await import(${JSON.stringify(lib('index.ts'))}); await settle(); console.log(JSON.stringify(urls));`);
     expect(child.stderr).to.equal('');
     const urls = JSON.parse(child.stdout) as string[];
     expect(urls).to.include(lib('koa/authenticate.ts')); // the recorder sees the root's own modules
-    expect(urls.filter((url) => isTestKit(url) || isNock(url))).to.deep.equal([]);
+    expect(urls.filter((url) => isTestKit(url) || isNock(url) || isMcpSdk(url))).to.deep.equal([]);
+  });
+
+  it('loads the MCP SDK only through koa-token-guard/mcp, never through the root or the test kit', async () => {
+    const child = await runChild(`
+await import(${JSON.stringify(lib('index.ts'))});
+await import(${JSON.stringify(lib('testing/index.ts'))});
+await settle();
+const before = urls.filter((url) => url.includes('/node_modules/@modelcontextprotocol/') || url.includes('/lib/mcp/'));
+await import(${JSON.stringify(lib('mcp/index.ts'))});
+await settle();
+console.log(JSON.stringify({ before, after: urls.some((url) => url.includes('/node_modules/@modelcontextprotocol/server/')) }));`);
+    expect(child.stderr).to.equal('');
+    expect(JSON.parse(child.stdout)).to.deep.equal({ before: [], after: true });
+  });
+
+  it('exports koa-token-guard/mcp built from lib/mcp, the SDK an optional peer dependency', () => {
+    const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
+      exports: Record<string, unknown>; typesVersions: Record<string, Record<string, unknown>>;
+      peerDependencies: Record<string, string>; peerDependenciesMeta: Record<string, unknown>;
+    };
+    expect(pkg.exports['./mcp']).to.deep.equal({ types: './dist/mcp/index.d.ts', default: './dist/mcp/index.js' });
+    expect(pkg.typesVersions['*']!.mcp).to.deep.equal(['./dist/mcp/index.d.ts']);
+    expect(pkg.peerDependencies['@modelcontextprotocol/server']).to.equal('^2.4');
+    expect(pkg.peerDependenciesMeta['@modelcontextprotocol/server']).to.deep.equal({ optional: true });
   });
 
   it('loads nock only when an issuer asks for nock mode', async () => {

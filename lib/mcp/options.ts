@@ -1,0 +1,36 @@
+import { ConfigurationError } from '../errors.js';
+
+/** Options of `serveMcp()`. */
+export interface ServeMcpOptions {
+  /**
+   * How 2025-era traffic (the `initialize` handshake) is served, passed to the SDK's `createMcpHandler`:
+   * `'stateless'` answers it with a fresh server per request, `'reject'` serves 2026-07-28 only. Default `'stateless'`.
+   */
+  legacy?: 'stateless' | 'reject' | undefined;
+  /** Largest request body read, in bytes; a larger one is answered 413 before any server is made. Default 4 MiB. */
+  maxRequestBodySize?: number | undefined;
+}
+
+/** Every default of `serveMcp()`, in one place. */
+export const MCP_DEFAULTS = Object.freeze({
+  legacy: 'stateless' as const,
+  maxRequestBodySize: 4 * 1024 * 1024,
+});
+
+export interface ResolvedMcpOptions {
+  readonly legacy: 'stateless' | 'reject';
+  readonly maxRequestBodySize: number;
+}
+
+export function resolveMcpOptions(options: ServeMcpOptions = {}): ResolvedMcpOptions {
+  if (typeof options !== 'object' || options === null) throw new ConfigurationError('serveMcp(factory, options): `options` must be an object, e.g. { legacy: \'reject\' }.');
+  const legacy = options.legacy ?? MCP_DEFAULTS.legacy;
+  if (legacy !== 'stateless' && legacy !== 'reject') {
+    throw new ConfigurationError("serveMcp(): `legacy` must be 'stateless' (serve 2025 clients too, the default) or 'reject' (2026-07-28 only).");
+  }
+  const maxRequestBodySize = options.maxRequestBodySize ?? MCP_DEFAULTS.maxRequestBodySize;
+  if (!Number.isSafeInteger(maxRequestBodySize) || maxRequestBodySize <= 0) {
+    throw new ConfigurationError('serveMcp(): `maxRequestBodySize` must be a positive whole number of bytes, e.g. 1048576 for 1 MiB.');
+  }
+  return Object.freeze({ legacy, maxRequestBodySize });
+}

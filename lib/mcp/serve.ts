@@ -1,0 +1,51 @@
+import type { Middleware, ParameterizedContext } from 'koa';
+import { createMcpHandler, type McpServerFactory, type ServerNotifier } from '@modelcontextprotocol/server';
+import { GuardOrderError } from '../errors.js';
+import { mcpAuthInfo } from '../koa/mcp.js';
+import { authContextOf } from '../koa/state.js';
+import { exchanges, type McpExchange } from './exchange.js';
+import { resolveMcpOptions, type ServeMcpOptions } from './options.js';
+import { toWebRequest } from './web-request.js';
+import { writeWebResponse } from './web-response.js';
+
+/** The middleware `serveMcp()` returns, with the SDK handler's change notifications and teardown. */
+export interface McpMiddleware extends Middleware {
+  /** Publishes list-changed and resource-updated notifications to open `subscriptions/listen` streams. */
+  readonly notify: ServerNotifier;
+  /** Ends in-flight 2026-07-28 exchanges and their servers (at shutdown). */
+  close(): Promise<void>;
+}
+
+/**
+ * Koa middleware serving an MCP server (SDK v2, `createMcpHandler`) behind `authenticate()`, which must run
+ * first (a `GuardOrderError` otherwise). `factory` is called per request with the SDK's `{ era, authInfo }`,
+ * `authInfo` being `mcpAuthInfo(ctx)`. Mount it on the MCP route for every method: `router.all('/mcp', …)`.
+ * Works with or without a body parser; the exchange is aborted when the client goes away.
+ */
+export function serveMcp(factory: McpServerFactory, options?: ServeMcpOptions): McpMiddleware {
+  const { legacy, maxRequestBodySize } = resolveMcpOptions(options);
+  const handler = createMcpHandler(factory, { legacy, maxRequestBodySize });
+
+  async function serveMcpMiddleware(ctx: ParameterizedContext): Promise<void> {
+    if (authContextOf(ctx) === undefined) throw new GuardOrderError('serveMcp');
+    const aborted = new AbortController();
+    const abort = (): void => {
+      if (!ctx.res.writableFinished) aborted.abort();
+    };
+    ctx.res.once('close', abort);
+    const { request, parsedBody } = toWebRequest(ctx, aborted.signal);
+    const authInfo = mcpAuthInfo(ctx);
+    const exchange: McpExchange = { ctx, refusal: undefined };
+    const response = await exchanges.run(exchange, () => handler.fetch(request, {
+      ...(authInfo === undefined ? {} : { authInfo }),
+      ...(parsedBody === undefined ? {} : { parsedBody }),
+    }));
+    if (exchange.refusal !== undefined) {
+      await response.body?.cancel();
+      throw exchange.refusal; // authenticate() gives it the realm, resource_metadata and DPoP challenges
+    }
+    writeWebResponse(ctx, response);
+  }
+
+  return Object.assign(serveMcpMiddleware, { notify: handler.notify, close: () => handler.close() });
+}
