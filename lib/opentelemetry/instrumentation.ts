@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { tracingChannel, type TracingChannelSubscribers } from 'node:diagnostics_channel';
+import { createRequire } from 'node:module';
 import { context as otelContext, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { InstrumentationBase, type InstrumentationConfig, type InstrumentationModuleDefinition } from '@opentelemetry/instrumentation';
 import {
@@ -11,7 +12,8 @@ import { Instruments } from './metrics.js';
 
 /** The instrumentation's name: its tracer's and meter's (instrumentation scope). */
 export const INSTRUMENTATION_NAME = 'koa-token-guard';
-const VERSION = '0.1.0';
+// The instrumentation scope's version is the package's: lib/opentelemetry and dist/opentelemetry are both two levels down.
+const { version: VERSION } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 /** Options of `KoaTokenGuardInstrumentation`: those of every OpenTelemetry instrumentation (`enabled`). */
 export type KoaTokenGuardInstrumentationConfig = InstrumentationConfig;

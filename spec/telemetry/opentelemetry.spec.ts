@@ -1,6 +1,7 @@
 // koa-token-guard/opentelemetry with the real OpenTelemetry SDK: an in-memory span exporter, a metric reader
 // collected on demand, the AsyncLocalStorage context manager and the HTTP instrumentation, whose server span
 // is the parent of `koa-token-guard authenticate` exactly as in an instrumented application.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { expect } from 'chai';
 import Koa from 'koa';
@@ -17,6 +18,7 @@ import { dpop, serve, type Served } from '../dpop/support.js';
 import { bearer } from '../support/http.js';
 
 const AUDIENCE = 'https://api.example.com';
+const { version: PACKAGE_VERSION } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /** A reader the spec collects from when it wants the points (cumulative: one MeterProvider per spec). */
 class CollectingReader extends MetricReader {
@@ -140,6 +142,7 @@ describe('telemetry/opentelemetry: spans and metrics with the real OpenTelemetry
     const [authn] = t.named('koa-token-guard authenticate');
     expect(t.childrenOf(t.servers[0]!)).to.deep.equal([authn]);
     expect(authn!.kind).to.equal(SpanKind.INTERNAL);
+    expect(authn!.instrumentationScope).to.deep.include({ name: 'koa-token-guard', version: PACKAGE_VERSION });
     expect(authn!.status.code).to.equal(SpanStatusCode.UNSET);
     expect(authn!.attributes).to.deep.equal({
       'koa_token_guard.realm': 'api', 'koa_token_guard.outcome': 'accepted', 'koa_token_guard.scheme': 'Bearer',
