@@ -12,6 +12,7 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { MeterProvider, MetricReader, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { authenticate, keySets, type AuthenticateOptions, type AuthState } from '../../lib/index.js';
+import { providerUrl } from '../../lib/opentelemetry/attributes.js';
 import { KoaTokenGuardInstrumentation } from '../../lib/opentelemetry/index.js';
 import { createDpopKey, createTestIssuer, type TestIssuer } from '../../lib/testing/index.js';
 import { dpop, serve, type Served } from '../dpop/support.js';
@@ -289,6 +290,21 @@ describe('telemetry/opentelemetry: spans and metrics with the real OpenTelemetry
     await expectNothingSecret([token, proof, opaque, clientSecret!, ...proof.split('.'), ...token.split('.').slice(1)]);
   });
 
+  it('a throwing resolveUser: authenticate in error status with error.type its class, counted as error; the message (here holding the token) recorded nowhere', async () => {
+    let token = '';
+    const s = await start({ resolveUser: () => { throw new TypeError(`no user for ${token}`); } });
+    token = await issuer.sign();
+    expect((await s.send('/', { headers: bearer(token) })).status).to.equal(500);
+    const [authn] = (await trees(1)).named('koa-token-guard authenticate');
+    expect(authn!.status).to.deep.equal({ code: SpanStatusCode.ERROR });
+    expect(authn!.attributes).to.include({ 'koa_token_guard.outcome': 'error', 'error.type': 'TypeError' });
+    expect(authn!.events).to.deep.equal([]);
+    expect(await points('koa_token_guard.authentications')).to.deep.equal([
+      { attributes: { 'koa_token_guard.realm': 'api', 'koa_token_guard.outcome': 'error', 'error.type': 'TypeError', 'koa_token_guard.source': 'jwt' }, value: 1 },
+    ]);
+    await expectNothingSecret([token, 'no user for']);
+  });
+
   it('disable() unsubscribes: no span and no metric point for later requests, and the channels have no subscriber left', async () => {
     const s = await start();
     instrumentation.disable();
@@ -302,5 +318,11 @@ describe('telemetry/opentelemetry: spans and metrics with the real OpenTelemetry
     instrumentation.enable();
     expect((await s.send('/', { headers: bearer(await issuer.sign()) })).status).to.equal(200);
     expect((await trees(2)).named('koa-token-guard authenticate')).to.have.length(1);
+  });
+
+  it('url.full: user information in a provider URL is redacted, as the semantic conventions ask; the port defaults by scheme', () => {
+    expect(providerUrl('https://client:s3cret@as.example.com/jwks?x=1')).to.deep.equal({ full: 'https://REDACTED:REDACTED@as.example.com/jwks?x=1', address: 'as.example.com', port: 443 });
+    expect(providerUrl('http://as.example.com/.well-known/openid-configuration')).to.deep.equal({ full: 'http://as.example.com/.well-known/openid-configuration', address: 'as.example.com', port: 80 });
+    expect(providerUrl('not a url')).to.equal(undefined);
   });
 });
