@@ -30,6 +30,7 @@ Promise.all(names.map(async (name) => [name, Object.keys(await import(name)).sor
     expect(required['koa-token-guard']).to.include.members(['authenticate', 'requireScopes', 'AuthError', 'ConfigurationError']);
     expect(required['koa-token-guard/testing']).to.include('createTestIssuer');
     expect(required['koa-token-guard/redis']).to.deep.equal(['redisStore']);
+    expect(required['koa-token-guard/opentelemetry']).to.deep.equal(['INSTRUMENTATION_NAME', 'KoaTokenGuardInstrumentation', 'METRICS']);
     expect(version).to.be.a('string');
   });
 

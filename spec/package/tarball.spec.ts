@@ -30,7 +30,7 @@ describe('package: the tarball', function () {
     const expected = sources.flatMap((path) => ['.js', '.js.map', '.d.ts', '.d.ts.map']
       .map((extension) => path.replace(/^lib\//, 'dist/').replace(/\.ts$/, extension)));
     expect(paths.filter((path) => path.startsWith('dist/'))).to.deep.equal(expected.sort());
-    expect(sources).to.include.members(['lib/index.ts', 'lib/testing/index.ts', 'lib/redis.ts']);
+    expect(sources).to.include.members(['lib/index.ts', 'lib/testing/index.ts', 'lib/redis.ts', 'lib/opentelemetry/index.ts']);
   });
 
   it(`packs to under ${MAX_PACKED_BYTES / 1000} kB`, () => {

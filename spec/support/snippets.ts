@@ -19,7 +19,7 @@ export function compilerOptions(): ts.CompilerOptions {
   return {
     ...options,
     // The package's third subpath, as its exports name it (tsconfig maps the other two).
-    paths: { 'koa-token-guard/redis': ['./lib/redis.ts'], ...options.paths },
+    paths: { 'koa-token-guard/redis': ['./lib/redis.ts'], 'koa-token-guard/opentelemetry': ['./lib/opentelemetry/index.ts'], ...options.paths },
     // `mtls: { … }` alone is a label and a block, valid and meaningless: a snippet must be real code.
     allowUnusedLabels: false,
     noEmit: true,

@@ -48,6 +48,7 @@ ${body}`;
 const isTestKit = (url: string): boolean => url.includes('/lib/testing/');
 const isNock = (url: string): boolean => url.includes('/node_modules/nock/');
 const isMcpSdk = (url: string): boolean => url.includes('/node_modules/@modelcontextprotocol/');
+const isOpenTelemetry = (url: string): boolean => url.includes('/node_modules/@opentelemetry/') || url.includes('/lib/opentelemetry/');
 
 describe('testing/isolation', function () {
   this.timeout(30_000);
@@ -82,6 +83,28 @@ console.log(JSON.stringify({ before, after: urls.some((url) => url.includes('/no
     expect(pkg.typesVersions['*']!.mcp).to.deep.equal(['./dist/mcp/index.d.ts']);
     expect(pkg.peerDependencies['@modelcontextprotocol/server']).to.equal('^2.4');
     expect(pkg.peerDependenciesMeta['@modelcontextprotocol/server']).to.deep.equal({ optional: true });
+  });
+
+  it('loads no OpenTelemetry when the root export is imported; koa-token-guard/opentelemetry loads @opentelemetry/api and the instrumentation base', async () => {
+    const plain = await runChild(`await import(${JSON.stringify(lib('index.ts'))}); await settle(); console.log(JSON.stringify(urls));`);
+    expect(plain.stderr).to.equal('');
+    expect((JSON.parse(plain.stdout) as string[]).filter(isOpenTelemetry)).to.deep.equal([]);
+    const subpath = await runChild(`await import(${JSON.stringify(lib('opentelemetry/index.ts'))}); await settle(); console.log(JSON.stringify(urls));`);
+    const loaded = (JSON.parse(subpath.stdout) as string[]).filter(isOpenTelemetry);
+    expect(loaded.some((url) => url.includes('/node_modules/@opentelemetry/api/'))).to.equal(true);
+    expect(loaded.some((url) => url.includes('/node_modules/@opentelemetry/instrumentation/'))).to.equal(true);
+  });
+
+  it('exports the instrumentation as the koa-token-guard/opentelemetry subpath, OpenTelemetry as optional peers', () => {
+    const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
+      exports: Record<string, unknown>; typesVersions: Record<string, Record<string, unknown>>; peerDependencies: Record<string, unknown>; peerDependenciesMeta: Record<string, unknown>;
+    };
+    expect(pkg.exports['./opentelemetry']).to.deep.equal({ types: './dist/opentelemetry/index.d.ts', default: './dist/opentelemetry/index.js' });
+    expect(pkg.typesVersions['*']!.opentelemetry).to.deep.equal(['./dist/opentelemetry/index.d.ts']);
+    for (const name of ['@opentelemetry/api', '@opentelemetry/instrumentation']) {
+      expect(pkg.peerDependencies[name], name).to.be.a('string');
+      expect(pkg.peerDependenciesMeta[name], name).to.deep.equal({ optional: true });
+    }
   });
 
   it('loads nock only when an issuer asks for nock mode', async () => {

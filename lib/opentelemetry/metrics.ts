@@ -1,0 +1,74 @@
+import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
+import type { AuthenticateChannelContext, FetchChannelContext } from '../telemetry/channels.js';
+import { providerUrl } from './attributes.js';
+
+/** Metric names, as documented in docs/observability.md (OpenTelemetry naming: dots, units apart). */
+export const METRICS = Object.freeze({
+  authentications: 'koa_token_guard.authentications',
+  providerDuration: 'koa_token_guard.provider.duration',
+  cacheRequests: 'koa_token_guard.cache.requests',
+} as const);
+
+// The HTTP semantic conventions' boundaries for request durations, in seconds.
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
+/** The instruments of one meter; made when the meter provider is set, never per request. */
+export class Instruments {
+  private readonly authentications: Counter;
+  private readonly providerDuration: Histogram;
+  private readonly cacheRequests: Counter;
+  // Every attribute set of the per-request counters has bounded values (outcome, code, source): built once each.
+  private readonly attributeSets = new Map<string, Attributes>();
+
+  constructor(meter: Meter) {
+    this.authentications = meter.createCounter(METRICS.authentications, {
+      description: 'Requests through authenticate(), by outcome, refusal code and token source.',
+      unit: '{authentication}',
+    });
+    this.providerDuration = meter.createHistogram(METRICS.providerDuration, {
+      description: 'Duration of HTTP exchanges with the authorization server: discovery, JWKS, introspection, userinfo.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    });
+    this.cacheRequests = meter.createCounter(METRICS.cacheRequests, {
+      description: 'Established tokens answered by a cache (hit) or by a check of their own (miss).',
+      unit: '{request}',
+    });
+  }
+
+  private once(key: string, make: () => Attributes): Attributes {
+    let attributes = this.attributeSets.get(key);
+    if (attributes === undefined) {
+      attributes = make();
+      this.attributeSets.set(key, attributes);
+    }
+    return attributes;
+  }
+
+  authenticated(c: AuthenticateChannelContext, errorType: string | undefined): void {
+    const { realm, outcome, source } = c;
+    this.authentications.add(1, this.once(`a ${realm} ${outcome} ${errorType} ${source}`, () => {
+      const a: Attributes = { 'koa_token_guard.realm': realm, 'koa_token_guard.outcome': outcome ?? 'error' };
+      if (errorType !== undefined) a['error.type'] = errorType;
+      if (source !== undefined) a['koa_token_guard.source'] = source;
+      return a;
+    }));
+    if (source === undefined || c.cached === undefined) return;
+    const cached = c.cached;
+    this.cacheRequests.add(1, this.once(`c ${realm} ${source} ${cached}`, () => ({
+      'koa_token_guard.realm': realm,
+      'koa_token_guard.cache.name': source === 'jwt' ? 'verified_token' : 'introspection',
+      'koa_token_guard.cache.result': cached ? 'hit' : 'miss',
+    })));
+  }
+
+  fetched(c: FetchChannelContext, seconds: number): void {
+    const a: Attributes = { 'koa_token_guard.outcome': c.outcome ?? 'failed' };
+    if (c.operation !== undefined) a['koa_token_guard.operation'] = c.operation;
+    const address = providerUrl(c.url)?.address;
+    if (address !== undefined) a['server.address'] = address;
+    if (c.status !== undefined) a['http.response.status_code'] = c.status;
+    if (c.failure !== undefined) a['error.type'] = c.failure;
+    this.providerDuration.record(seconds, a);
+  }
+}
