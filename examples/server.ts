@@ -1,9 +1,13 @@
 // `npm start`: the example API with an embedded development issuer. No provider account needed.
 // PORT sets the API's port (default 3000), ISSUER_PORT the development issuer's (default 0: any free port).
+// OTEL=1 prints OpenTelemetry spans and metrics to the console (examples/telemetry.ts).
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import { banner, exampleScript } from './banner.js';
 import { startDevIssuer } from './dev-issuer.js';
+
+// Before any server exists, so the HTTP instrumentation sees every request; not loaded at all without OTEL.
+const telemetry = process.env.OTEL ? await import('./telemetry.js') : undefined;
 
 const audience = 'https://api.example.com';
 const port = Number(process.env.PORT ?? 3000);
@@ -36,10 +40,11 @@ const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
 const forged = await devIssuer.mint({ scope: 'read:messages' }, { badSignature: true });
 console.log(banner(base, devIssuer, exampleScript(base, devIssuer, forged)));
+if (telemetry) console.log('\nOTEL is set: each request prints its spans below (koa-token-guard authenticate under the HTTP server span), metrics every 15 s and on Ctrl-C.');
 
 const stop = (): void => {
   server.close();
-  void devIssuer.close().then(() => process.exit(0));
+  void Promise.all([devIssuer.close(), telemetry?.shutdownTelemetry()]).then(() => process.exit(0));
 };
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
