@@ -11,7 +11,7 @@ import * as lib from '../lib/index.js';
 import { authenticate, requireScopes } from '../lib/index.js';
 import { AUDIENCE, SCOPE } from './support.js';
 
-export type Target = 'koa' | 'ours' | 'ours-nocache' | 'jose' | 'koa-jwt' | 'ours-introspection' | 'ours-dpop';
+export type Target = 'koa' | 'ours' | 'ours-otel' | 'ours-nocache' | 'jose' | 'koa-jwt' | 'ours-introspection' | 'ours-dpop';
 
 /** Features whose rows the bench adds once they exist in lib/ (introspection, DPoP). */
 export const features = {
@@ -27,6 +27,9 @@ const hasScope = (scope: unknown): boolean => typeof scope === 'string' && scope
 // The same requirement after every verifier: our guard, and for the peers a scope check reading what they leave in ctx.state.
 const scopeCheck: Record<Exclude<Target, 'koa'>, Middleware> = {
   ours: requireScopes(SCOPE) as Middleware,
+  get 'ours-otel'() {
+    return this.ours;
+  },
   get 'ours-nocache'() {
     return this.ours;
   },
@@ -64,7 +67,8 @@ export function app(target: Target, { issuer, jwksUri }: { issuer: string; jwksU
   const router = new Router();
   switch (target) {
     case 'koa': break;
-    case 'ours': koa.use(authenticate({ issuer, audience: AUDIENCE })); break;
+    // ours-otel: the same app; its process registers the OpenTelemetry instrumentation first (below, bench/otel.ts).
+    case 'ours': case 'ours-otel': koa.use(authenticate({ issuer, audience: AUDIENCE })); break;
     case 'ours-nocache': koa.use(authenticate({ issuer, audience: AUDIENCE, cache: false })); break;
     case 'jose': koa.use(rawJose(issuer, jwksUri)); break;
     // Options of features that may not be in this build: passed untyped, used only when `features` says so.
@@ -94,6 +98,8 @@ export function app(target: Target, { issuer, jwksUri }: { issuer: string; jwksU
 }
 
 if (process.argv[1] === new URL(import.meta.url).pathname) {
+  // Loaded only by the target that measures it.
+  if (process.argv[2] === 'ours-otel') (await import('./otel.js')).instrument({ global: true });
   const handle = app(process.argv[2] as Target, { issuer: process.env.BENCH_ISSUER!, jwksUri: process.env.BENCH_JWKS_URI! }).callback();
   const server = http.createServer((req, res) => void handle(req, res));
   server.keepAliveTimeout = 60_000;

@@ -1,4 +1,4 @@
-// The goals of issue 15, checked on one run's rows: every ratio compares rows of the same run.
+// The goals of issues 15 and 22, checked on one run's rows: every ratio compares rows of the same run.
 
 export interface Row {
   id: string;
@@ -37,6 +37,9 @@ export function checkTargets(rows: ReadonlyMap<string, Row>): Check[] {
     check('token reused ÷ bare Koa (req/s)', reuse.rps / base.rps, 0.9);
     check('token reused: p99 ÷ bare Koa + header p99', reuse.p99 / header.p99, 1.2, true);
   }
+  const otel = rows.get('ours-reuse-otel');
+  // Issue 22: the OpenTelemetry instrumentation costs at most 10 % of the cached-token path.
+  if (reuse && otel) check('token reused, OpenTelemetry instrumentation on ÷ token reused (req/s)', otel.rps / reuse.rps, 0.9);
   for (const alg of ['RS256', 'ES256', 'EdDSA']) {
     const ours = rows.get(`ours-fresh-${alg}`);
     const jose = rows.get(`jose-fresh-${alg}`);
