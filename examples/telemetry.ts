@@ -9,7 +9,7 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { ConsoleSpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { KoaTokenGuardInstrumentation } from '../lib/opentelemetry/index.js';
+import { KoaTokenGuardInstrumentation } from 'koa-token-guard/opentelemetry';
 
 // The resource's service.name (the SDK reads it from the environment).
 process.env.OTEL_SERVICE_NAME ??= 'koa-token-guard-example';
