@@ -62,32 +62,28 @@ export function verifyAttributes(c: VerifyChannelContext | DpopChannelContext): 
   return a;
 }
 
-export function introspectAttributes(c: IntrospectChannelContext): Attributes {
-  const a: Attributes = { 'koa_token_guard.introspection.signed': c.signed };
-  const url = providerUrl(c.endpoint);
+/** What a call to a provider adds, whichever channel published it: where it went, how it ended. */
+function providerCall(a: Attributes, target: string | undefined, c: { outcome?: string | undefined; status?: number | undefined; failure?: string | undefined; error?: unknown }): Attributes {
+  const url = providerUrl(target);
   if (url) {
     a['url.full'] = url.full;
     a['server.address'] = url.address;
     a['server.port'] = url.port;
   }
   set(a, 'koa_token_guard.outcome', c.outcome);
-  set(a, 'koa_token_guard.introspection.active', c.active);
   set(a, 'http.response.status_code', c.status);
   set(a, 'error.type', c.failure ?? (c.outcome === 'failed' ? thrownType(c.error) : undefined));
   return a;
 }
 
+export function introspectAttributes(c: IntrospectChannelContext): Attributes {
+  const a: Attributes = { 'koa_token_guard.introspection.signed': c.signed };
+  set(a, 'koa_token_guard.introspection.active', c.active);
+  return providerCall(a, c.endpoint, c);
+}
+
 export function fetchAttributes(c: FetchChannelContext): Attributes {
   const a: Attributes = { 'http.request.method': c.method };
-  const url = providerUrl(c.url);
-  if (url) {
-    a['url.full'] = url.full;
-    a['server.address'] = url.address;
-    a['server.port'] = url.port;
-  }
   set(a, 'koa_token_guard.operation', c.operation);
-  set(a, 'koa_token_guard.outcome', c.outcome);
-  set(a, 'http.response.status_code', c.status);
-  set(a, 'error.type', c.failure ?? (c.outcome === 'failed' ? thrownType(c.error) : undefined));
-  return a;
+  return providerCall(a, c.url, c);
 }
