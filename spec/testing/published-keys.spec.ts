@@ -1,23 +1,15 @@
 // Keys the kit publishes after the app fetched the key set (sign() for a new algorithm, addKey(), rotate(),
 // setJwks()) are seen on the app's next request, whatever its refetch cooldown, with or without a shared store.
 import { expect } from 'chai';
-import Koa from 'koa';
+import type Koa from 'koa';
 import { decodeProtectedHeader } from 'jose';
-import { authenticate, clearKeySets, memoryStore, type AuthenticateOptions, type AuthState, type KeyStore } from '../../lib/index.js';
+import { clearKeySets, memoryStore, type AuthenticateOptions, type AuthState, type KeyStore } from '../../lib/index.js';
 import { createTestIssuer, createTestKey, type TestIssuer } from '../../lib/testing/index.js';
 import { bearer, request } from '../support/http.js';
+import { guardedApp } from '../security/support.js';
 
 const audience = 'https://api.example.com';
 
-function appFor(options: AuthenticateOptions): Koa<AuthState> {
-  const app = new Koa<AuthState>();
-  app.silent = true;
-  app.use(authenticate(options));
-  app.use((ctx) => {
-    ctx.body = { sub: ctx.state.user?.sub };
-  });
-  return app;
-}
 
 const status = async (app: Koa<AuthState>, token: string): Promise<number> => (await request(app, '/', { headers: bearer(token) })).status;
 
@@ -37,7 +29,7 @@ describe('testing: keys the kit publishes are seen at once', () => {
         });
 
         it('accepts a token of an algorithm the issuer lacked (sign({ alg })) on the next request', async () => {
-          const app = appFor(options({ algorithms: ['ES256', 'EdDSA'] }));
+          const app = guardedApp(options({ algorithms: ['ES256', 'EdDSA'] }));
           expect(await status(app, await issuer.sign())).to.equal(200);
           const token = await issuer.sign({}, { alg: 'EdDSA' });
           expect(decodeProtectedHeader(token).alg).to.equal('EdDSA');
@@ -46,7 +38,7 @@ describe('testing: keys the kit publishes are seen at once', () => {
         });
 
         it('accepts the key rotate() made current at once, and still the old one', async () => {
-          const app = appFor(options());
+          const app = guardedApp(options());
           const before = await issuer.sign();
           expect(await status(app, before)).to.equal(200);
           await issuer.rotate();
@@ -56,7 +48,7 @@ describe('testing: keys the kit publishes are seen at once', () => {
         });
 
         it('accepts keys published with addKey() and setJwks()', async () => {
-          const app = appFor(options());
+          const app = guardedApp(options());
           expect(await status(app, await issuer.sign())).to.equal(200);
           const added = await issuer.addKey('ES256');
           expect(await status(app, await issuer.sign({}, { key: added }))).to.equal(200);
@@ -67,7 +59,7 @@ describe('testing: keys the kit publishes are seen at once', () => {
         });
 
         it('keeps the cooldown for kids the kit never published: one refetch per publication', async () => {
-          const app = appFor(options());
+          const app = guardedApp(options());
           expect(await status(app, await issuer.sign())).to.equal(200);
           await issuer.addKey('ES256');
           expect(await status(app, await issuer.sign({}, { kid: 'made-up-1' }))).to.equal(401);
@@ -76,11 +68,11 @@ describe('testing: keys the kit publishes are seen at once', () => {
         });
 
         it('gives an app built after the publication the new keys, not an older copy', async () => {
-          expect(await status(appFor(options()), await issuer.sign())).to.equal(200);
+          expect(await status(guardedApp(options()), await issuer.sign())).to.equal(200);
           const token = await issuer.sign({}, { alg: 'EdDSA' });
           // A new key set (another spec's app, after clearKeySets) reads the store's copy from before the key.
           clearKeySets();
-          expect(await status(appFor(options({ algorithms: ['ES256', 'EdDSA'] })), token)).to.equal(200);
+          expect(await status(guardedApp(options({ algorithms: ['ES256', 'EdDSA'] })), token)).to.equal(200);
         });
       });
     }
@@ -89,10 +81,10 @@ describe('testing: keys the kit publishes are seen at once', () => {
   it('never serves a closed issuer\'s keys from a store to a later issuer at the same URL', async () => {
     const store = memoryStore();
     const first = await createTestIssuer({ mode: 'nock', issuer: 'https://id.reused.example/', audience });
-    expect(await status(appFor({ issuer: first.issuer, audience, store }), await first.sign())).to.equal(200);
+    expect(await status(guardedApp({ issuer: first.issuer, audience, store }), await first.sign())).to.equal(200);
     await first.close();
     issuer = await createTestIssuer({ mode: 'nock', issuer: 'https://id.reused.example/', audience });
-    expect(await status(appFor({ issuer: issuer.issuer, audience, store }), await issuer.sign())).to.equal(200);
+    expect(await status(guardedApp({ issuer: issuer.issuer, audience, store }), await issuer.sign())).to.equal(200);
   });
 });
 
