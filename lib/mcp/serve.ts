@@ -3,6 +3,7 @@ import { createMcpHandler, type McpServerFactory, type ServerNotifier } from '@m
 import { GuardOrderError } from '../errors.js';
 import { mcpAuthInfo } from '../koa/mcp.js';
 import { authContextOf, type AuthState } from '../koa/state.js';
+import { corsMiddleware } from './cors.js';
 import { exchanges, type McpExchange } from './exchange.js';
 import { resolveMcpOptions, type ServeMcpOptions } from './options.js';
 import { toWebRequest } from './web-request.js';
@@ -12,6 +13,11 @@ import { writeWebResponse } from './web-response.js';
 export interface McpMiddleware extends Middleware {
   /** Publishes list-changed and resource-updated notifications to open `subscriptions/listen` streams. */
   readonly notify: ServerNotifier;
+  /**
+   * CORS for the route (option `cors`), to mount before `authenticate()`: answers preflights, which carry no
+   * token, and lets configured origins read every answer, refusals included. Passes everything on without `cors`.
+   */
+  readonly cors: Middleware;
   /** Ends in-flight 2026-07-28 exchanges and their servers (at shutdown). */
   close(): Promise<void>;
 }
@@ -23,7 +29,7 @@ export interface McpMiddleware extends Middleware {
  * Works with or without a body parser; the exchange is aborted when the client goes away.
  */
 export function serveMcp(factory: McpServerFactory, options?: ServeMcpOptions): McpMiddleware {
-  const { legacy, endStreamsAtExpiry, maxRequestBodySize } = resolveMcpOptions(options);
+  const { legacy, endStreamsAtExpiry, maxRequestBodySize, cors } = resolveMcpOptions(options);
   const handler = createMcpHandler(factory, { legacy, maxRequestBodySize });
 
   async function serveMcpMiddleware(ctx: ParameterizedContext): Promise<void> {
@@ -52,5 +58,5 @@ export function serveMcp(factory: McpServerFactory, options?: ServeMcpOptions): 
     writeWebResponse(ctx, response);
   }
 
-  return Object.assign(serveMcpMiddleware, { notify: handler.notify, close: () => handler.close() });
+  return Object.assign(serveMcpMiddleware, { notify: handler.notify, cors: corsMiddleware(cors), close: () => handler.close() });
 }
