@@ -1,15 +1,13 @@
-// The MCP authorization flow end to end with the real MCP TypeScript SDK client (not our code) against the
-// Koa MCP server of ./app.ts, and oidc-provider on loopback as the authorization server (RFC 8707 resource
-// indicators, RFC 9068 JWT access tokens): 401 → RFC 9728 metadata → authorization server metadata →
-// client-credentials token for our resource → tools listed and called.
+// The MCP authorization flow end to end with the real MCP SDK v2 client (not our code, protocol 2026-07-28)
+// against the Koa MCP server of ./app.ts, and oidc-provider on loopback as the authorization server (RFC 8707
+// resource indicators, RFC 9068 JWT access tokens): 401 → RFC 9728 metadata → authorization server metadata →
+// client-credentials token for our resource → tools listed and called → our 403 → step-up to messages:admin.
 import { expect } from 'chai';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
+import { Client, ClientCredentialsProvider, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { createMcpApp } from './app.js';
 import { MemoryAdapter } from '../../spec/support/oidc-adapter.js';
 
@@ -29,7 +27,7 @@ async function close(server: http.Server): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
-describe('example: a Koa MCP server with the MCP SDK client and oidc-provider', function () {
+describe('example: a Koa MCP server (SDK v2) with the MCP SDK v2 client and oidc-provider', function () {
   this.timeout(20_000);
   let as: { server: http.Server; origin: string };
   let mcp: { server: http.Server; origin: string };
@@ -45,10 +43,10 @@ describe('example: a Koa MCP server with the MCP SDK client and oidc-provider', 
   };
 
   function sdkClient(): { client: Client; transport: StreamableHTTPClientTransport } {
-    // This SDK version asks a client-credentials token for the provider's configured scope.
-    const authProvider = new ClientCredentialsProvider({ ...CLIENT, scope: 'messages:read messages:write messages:admin', expectedIssuer: as.origin });
+    // The v2 client asks for the 401's scope first (our challengeScope), and for the union with a 403's scope on a step-up.
+    const authProvider = new ClientCredentialsProvider({ ...CLIENT, expectedIssuer: as.origin });
     const transport = new StreamableHTTPClientTransport(new URL(resource), { authProvider, fetch: recordingFetch });
-    return { client: new Client({ name: 'spec-agent', version: '1.0.0' }), transport };
+    return { client: new Client({ name: 'spec-agent', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } }), transport };
   }
 
   async function tokenFor(target: string, scope: string): Promise<string> {
@@ -85,9 +83,10 @@ describe('example: a Koa MCP server with the MCP SDK client and oidc-provider', 
           enabled: true,
           defaultResource: () => OTHER_RESOURCE,
           useGrantedResource: () => true,
-          // The agent is entitled to read and write, never to messages:admin: the provider drops that scope.
+          // The agent may have messages:admin, but gets it only when it asks for it (a client-credentials token
+          // carries the scopes requested).
           getResourceServerInfo: (_ctx, target) => ({
-            scope: 'messages:read messages:write', audience: target, accessTokenTTL: 300, accessTokenFormat: 'jwt' as const, jwt: { sign: { alg: 'ES256' } },
+            scope: 'messages:read messages:write messages:admin', audience: target, accessTokenTTL: 300, accessTokenFormat: 'jwt' as const, jwt: { sign: { alg: 'ES256' } },
           }),
         },
       },
@@ -130,7 +129,7 @@ describe('example: a Koa MCP server with the MCP SDK client and oidc-provider', 
       'POST AS/token 200',
       'POST MCP/mcp 200',
     ]);
-    expect(exchanges[0]!.challenge).to.equal(`Bearer realm="api", resource_metadata="${metadataUrl}"`);
+    expect(exchanges[0]!.challenge).to.equal(`Bearer realm="api", scope="messages:read messages:write", resource_metadata="${metadataUrl}"`);
     expect(flow.filter((f) => f.startsWith('POST AS/token'))).to.have.length(1);
     expect(flow.filter((f) => f.startsWith('POST MCP') && !f.endsWith(' 200') && !f.endsWith(' 202'))).to.deep.equal(['POST MCP/mcp 401']);
   });
@@ -146,20 +145,21 @@ describe('example: a Koa MCP server with the MCP SDK client and oidc-provider', 
     });
   });
 
-  it('answers a tool call needing a scope the token lacks with 403 insufficient_scope naming it; the SDK cannot step up past the grant', async () => {
+  it('answers a tool call needing a scope the token lacks with our 403 insufficient_scope, and the client steps up to it', async () => {
     const { client, transport } = sdkClient();
     await client.connect(transport);
     try {
-      const error = await client.callTool({ name: 'purge_messages', arguments: {} }).then(() => undefined, (e: unknown) => e);
-      expect(String(error)).to.contain('403');
+      expect(await client.callTool({ name: 'purge_messages', arguments: {} })).to.have.deep.property('content', [{ type: 'text', text: 'purged' }]);
+      const whoami = await client.callTool({ name: 'whoami', arguments: {} });
+      expect(JSON.parse((whoami.content as { text: string }[])[0]!.text)).to.have.deep.property('scopes', ['messages:read', 'messages:write', 'messages:admin']);
     } finally {
       await client.close();
     }
     const refusals = exchanges.filter((e) => e.status === 403);
-    expect(refusals.map((e) => e.challenge)).to.deep.equal(Array(2).fill(
+    expect(refusals.map((e) => e.challenge)).to.deep.equal([
       `Bearer realm="api", error="insufficient_scope", error_description="requires scope messages:admin", scope="messages:admin", resource_metadata="${mcp.origin}/.well-known/oauth-protected-resource/mcp"`,
-    ));
-    // Between the two 403s the SDK fetched a new token (its scope step-up), still without messages:admin.
+    ]);
+    // One token for the 401's scope, one for the union with the 403's.
     expect(exchanges.filter((e) => e.url === `${as.origin}/token`)).to.have.length(2);
   });
 
@@ -171,7 +171,7 @@ describe('example: a Koa MCP server with the MCP SDK client and oidc-provider', 
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
     expect([reply.status, reply.headers.get('www-authenticate')]).to.deep.equal([
-      401, `Bearer realm="api", error="invalid_token", error_description="token audience not accepted", resource_metadata="${mcp.origin}/.well-known/oauth-protected-resource/mcp"`,
+      401, `Bearer realm="api", error="invalid_token", error_description="token audience not accepted", scope="messages:read messages:write", resource_metadata="${mcp.origin}/.well-known/oauth-protected-resource/mcp"`,
     ]);
   });
 
@@ -181,6 +181,6 @@ describe('example: a Koa MCP server with the MCP SDK client and oidc-provider', 
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
-    expect([reply.status, reply.headers.get('www-authenticate')]).to.deep.equal([401, `Bearer realm="api", resource_metadata="${mcp.origin}/.well-known/oauth-protected-resource/mcp"`]);
+    expect([reply.status, reply.headers.get('www-authenticate')]).to.deep.equal([401, `Bearer realm="api", scope="messages:read messages:write", resource_metadata="${mcp.origin}/.well-known/oauth-protected-resource/mcp"`]);
   });
 });

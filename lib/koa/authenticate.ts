@@ -19,6 +19,7 @@ import { checkCertificateBinding } from '../mtls/binding.js';
 import { resolveMtlsOptions, type MtlsOptions } from '../mtls/options.js';
 import { factsOf, registerResourceServer } from '../metadata/facts.js';
 import { checkResource, metadataUrl } from '../metadata/resource.js';
+import { expirySignals } from './expiry-signal.js';
 import { AUTH_CONTEXT, withChallenge, type AuthContext, type AuthState } from './state.js';
 
 /** Options of `authenticate()`: how tokens are established, how the token is read from Koa, and who the caller is. */
@@ -102,6 +103,7 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
     audiences,
   });
   const mtls = resolveMtlsOptions(options.mtls);
+  const signals = expirySignals(marker.clockTolerance!);
   const resolveUser = options.resolveUser === undefined ? undefined : createUserResolver({ ...options, resolveUser: options.resolveUser, realm });
   const dpopOptions = resolveDpopOptions(options.dpop, options.store, options.clockTolerance ?? DEFAULTS.clockTolerance);
   const dpop = dpopOptions === undefined ? undefined : createDpopChecker(dpopOptions, options.onEvent);
@@ -171,11 +173,11 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
     if (proven?.nonce !== undefined) ctx.set('DPoP-Nonce', proven.nonce);
     // before resolveUser, which may call fetchUserInfo(ctx)
     // The cached token stays as it is: the proven key and certificate belong to this request.
-    ctx.state.auth = proven === undefined && thumbprint === undefined ? verified : {
+    ctx.state.auth = proven === undefined && thumbprint === undefined ? signals.withSignal(verified) : signals.define({
       ...verified,
       ...(proven === undefined ? {} : { dpop: Object.freeze({ jkt: proven.jkt }) }),
       ...(thumbprint === undefined ? {} : { mtls: Object.freeze({ thumbprint }) }),
-    };
+    });
     if (challengeFor === undefined && marker.resourceMetadata === undefined) {
       ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
       if (trace !== undefined) return scheme;

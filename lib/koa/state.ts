@@ -9,6 +9,12 @@ export type AuthInfo<TClaims extends object = AccessTokenClaims> = VerifiedToken
   readonly dpop?: { readonly jkt: string } | undefined;
   /** For a certificate-bound token (RFC 8705): the thumbprint (`x5t#S256`) of the client certificate it was checked against. */
   readonly mtls?: { readonly thumbprint: string };
+  /**
+   * Aborts (with a `TimeoutError`) when the token expires: its `exp` plus `clockTolerance`, an introspected
+   * token's `exp` likewise; never for a token without `exp`. For streams and sockets that outlive the request
+   * that opened them (`serveMcp()` ends its SSE responses with it). Made when first read; one per token.
+   */
+  readonly signal: AbortSignal;
 };
 
 /** The state `authenticate()` sets: use as Koa's state type, e.g. `new Koa<AuthState>()`. */

@@ -2,7 +2,8 @@ import type { Middleware, ParameterizedContext } from 'koa';
 import { createMcpHandler, type McpServerFactory, type ServerNotifier } from '@modelcontextprotocol/server';
 import { GuardOrderError } from '../errors.js';
 import { mcpAuthInfo } from '../koa/mcp.js';
-import { authContextOf } from '../koa/state.js';
+import { authContextOf, type AuthState } from '../koa/state.js';
+import { corsMiddleware } from './cors.js';
 import { exchanges, type McpExchange } from './exchange.js';
 import { resolveMcpOptions, type ServeMcpOptions } from './options.js';
 import { toWebRequest } from './web-request.js';
@@ -12,6 +13,11 @@ import { writeWebResponse } from './web-response.js';
 export interface McpMiddleware extends Middleware {
   /** Publishes list-changed and resource-updated notifications to open `subscriptions/listen` streams. */
   readonly notify: ServerNotifier;
+  /**
+   * CORS for the route (option `cors`), to mount before `authenticate()`: answers preflights, which carry no
+   * token, and lets configured origins read every answer, refusals included. Passes everything on without `cors`.
+   */
+  readonly cors: Middleware;
   /** Ends in-flight 2026-07-28 exchanges and their servers (at shutdown). */
   close(): Promise<void>;
 }
@@ -23,16 +29,21 @@ export interface McpMiddleware extends Middleware {
  * Works with or without a body parser; the exchange is aborted when the client goes away.
  */
 export function serveMcp(factory: McpServerFactory, options?: ServeMcpOptions): McpMiddleware {
-  const { legacy, maxRequestBodySize } = resolveMcpOptions(options);
+  const { legacy, endStreamsAtExpiry, maxRequestBodySize, cors } = resolveMcpOptions(options);
   const handler = createMcpHandler(factory, { legacy, maxRequestBodySize });
 
   async function serveMcpMiddleware(ctx: ParameterizedContext): Promise<void> {
     if (authContextOf(ctx) === undefined) throw new GuardOrderError('serveMcp');
     const aborted = new AbortController();
-    const abort = (): void => {
+    // The token's signal is shared by all its requests: its listener goes when the response does.
+    const expiry = endStreamsAtExpiry ? (ctx.state as AuthState).auth?.signal : undefined;
+    const expire = (): void => aborted.abort(expiry?.reason);
+    ctx.res.once('close', () => {
+      expiry?.removeEventListener('abort', expire);
       if (!ctx.res.writableFinished) aborted.abort();
-    };
-    ctx.res.once('close', abort);
+    });
+    if (expiry?.aborted === true) expire();
+    else expiry?.addEventListener('abort', expire, { once: true });
     const { request, parsedBody } = toWebRequest(ctx, aborted.signal);
     const authInfo = mcpAuthInfo(ctx);
     const exchange: McpExchange = { ctx, refusal: undefined };
@@ -47,5 +58,5 @@ export function serveMcp(factory: McpServerFactory, options?: ServeMcpOptions): 
     writeWebResponse(ctx, response);
   }
 
-  return Object.assign(serveMcpMiddleware, { notify: handler.notify, close: () => handler.close() });
+  return Object.assign(serveMcpMiddleware, { notify: handler.notify, cors: corsMiddleware(cors), close: () => handler.close() });
 }

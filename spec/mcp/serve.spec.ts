@@ -169,6 +169,7 @@ describe('mcp/serveMcp', function () {
     expect(() => serveMcp(factory, { legacy: 'sessions' as 'reject' })).to.throw(ConfigurationError, "`legacy` must be 'stateless'");
     expect(() => serveMcp(factory, { maxRequestBodySize: 0 })).to.throw(ConfigurationError, '`maxRequestBodySize` must be a positive whole number');
     expect(() => serveMcp(factory, { maxRequestBodySize: 1.5 })).to.throw(ConfigurationError, '`maxRequestBodySize` must be a positive whole number');
+    expect(() => serveMcp(factory, { endStreamsAtExpiry: 'yes' as unknown as boolean })).to.throw(ConfigurationError, '`endStreamsAtExpiry` must be true');
   });
 
   it('exposes the handler notify and close()', async () => {
