@@ -6,24 +6,7 @@ import { resetWarnings, warnOnce } from '../../lib/warnings.js';
 import { request } from '../support/http.js';
 import { signingKey, uniqueIssuer, type SigningKey } from '../support/provider.js';
 import { rejection } from '../support/rejection.js';
-
-interface Warned { code: string; message: string }
-
-/** Our process warnings emitted while `body` runs. */
-async function warningsDuring(body: () => Promise<void>): Promise<Warned[]> {
-  const seen: Warned[] = [];
-  const listener = (warning: Error & { code?: string }): void => {
-    if (warning.code?.startsWith('KOA_TOKEN_GUARD_')) seen.push({ code: warning.code, message: warning.message });
-  };
-  process.on('warning', listener);
-  try {
-    await body();
-    await new Promise((resolve) => setImmediate(resolve)); // warnings are delivered on a later tick
-  } finally {
-    process.off('warning', listener);
-  }
-  return seen;
-}
+import { warningsDuring } from '../support/warnings.js';
 
 type Route = (url: string) => Response | Promise<Response>;
 
