@@ -64,6 +64,25 @@ export function tokenOfScheme(value: string | undefined, expected: 'bearer' | 'd
   return credentials;
 }
 
+const PLAIN_BEARER = /^Bearer /i;
+
+/**
+ * The token of a request's lone `Authorization: Bearer <token>` header in its plain form (one space, no
+ * padding), unchecked, or undefined for anything else. Only for looking up a cached verdict, whose token
+ * passed every check: a token that is not cached goes through `extractToken()`, which judges it (issue 23).
+ */
+export function plainBearerToken(rawHeaders: readonly string[]): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const header = rawHeaders[i]!;
+    if (header.length === 13 && header.toLowerCase() === 'authorization') {
+      if (value !== undefined) return undefined;
+      value = rawHeaders[i + 1]!;
+    }
+  }
+  return value !== undefined && PLAIN_BEARER.test(value) ? value.slice(7) : undefined;
+}
+
 const fromHeader = (value: string | undefined): string | undefined => tokenOfScheme(value, 'bearer');
 
 function parameter(value: unknown, where: string): string | undefined {

@@ -2,6 +2,7 @@ import type { Caller } from './caller.js';
 import { createIntrospector } from '../introspection/introspect.js';
 import { INTROSPECTION_DEFAULTS, type IntrospectionOptions } from '../introspection/options.js';
 import { shareKeySets } from '../keys/control.js';
+import { cachedVerdictOf, registerCachedVerdict } from './cached.js';
 import type { VerifyOptions } from './options.js';
 import { createVerifier, type AccessTokenClaims, type VerifiedToken } from './verify.js';
 
@@ -35,9 +36,16 @@ export function createEstablisher<TClaims extends object = AccessTokenClaims>(op
   const verify = createVerifier<TClaims>(options);
   if (options?.introspection === undefined) return verify;
   const introspect = createIntrospector<TClaims>({ ...options, introspection: options.introspection });
-  const establish: Establisher<TClaims> = (options.introspection.tokens ?? INTROSPECTION_DEFAULTS.tokens) === 'all'
+  const all = (options.introspection.tokens ?? INTROSPECTION_DEFAULTS.tokens) === 'all';
+  const establish: Establisher<TClaims> = all
     ? (token, caller) => introspect(token, caller)
     : (token, caller) => (jwtShaped(token) ? verify(token, caller) : introspect(token, caller));
   shareKeySets(verify, establish);
+  // The same routing for cached verdicts: a token is only ever found where it would have been established.
+  const verified = cachedVerdictOf(verify);
+  const introspected = cachedVerdictOf(introspect);
+  if (all ? introspected !== undefined : verified !== undefined || introspected !== undefined) {
+    registerCachedVerdict(establish, all ? introspected! : (token) => (jwtShaped(token) ? verified?.(token) : introspected?.(token)));
+  }
   return establish;
 }

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { AuthError, InvalidTokenError } from '../errors.js';
 import { debug, reportRejection } from '../events.js';
 import { registerKeySets } from '../keys/control.js';
+import { registerCachedVerdict } from './cached.js';
 import { noteEstablished, traceVerify, tracing } from '../telemetry/channels.js';
 import type { RemoteKeySet } from '../keys/key-set.js';
 import { keySetFor, releaseKeySet } from '../keys/registry.js';
@@ -280,5 +281,6 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     throw error;
   });
   registerKeySets(verify, () => bound.keySets());
+  if (cache !== undefined) registerCachedVerdict(verify, (token) => cache.get(token));
   return verify;
 }

@@ -63,11 +63,18 @@ export function createGuard(name: string, requirement: Requirement, evaluate: Ev
     return result.then((failure) => (failure === undefined ? undefined : withChallenge(failure, context)));
   }
 
-  async function guard(ctx: ParameterizedContext, next: Next): Promise<unknown> {
-    const result = check(ctx);
-    const failure = result instanceof Promise ? await result : result;
-    if (failure !== undefined) throw failure;
-    return next();
+  // Not async: a passing synchronous check hands back next()'s own promise, with no frame or promise of its own (issue 23).
+  function guard(ctx: ParameterizedContext, next: Next): Promise<unknown> {
+    let result: GuardResult | Promise<GuardResult>;
+    try {
+      result = check(ctx);
+    } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what check() threw, passed on as it is
+      return Promise.reject(error);
+    }
+    if (result === undefined) return next();
+    if (result instanceof AuthError) return Promise.reject(result);
+    return result.then((failure) => (failure === undefined ? next() : Promise.reject(failure)));
   }
 
   Object.defineProperty(guard, 'name', { value: name });

@@ -6,6 +6,7 @@ import type { AuthError} from '../errors.js';
 import { IntrospectionUnavailableError, InvalidTokenError, TemporarilyUnavailableError } from '../errors.js';
 import { debug, emit, reportRejection } from '../events.js';
 import { registerKeySets } from '../keys/control.js';
+import { registerCachedVerdict } from '../core/cached.js';
 import { KeySourceError } from '../keys/fetch.js';
 import type { RemoteKeySet } from '../keys/key-set.js';
 import { keySetFor } from '../keys/registry.js';
@@ -257,5 +258,12 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
   registerKeySets(introspect, () => Promise.resolve(verify.secret !== undefined ? []
     : verify.jwksUri !== undefined ? [keySetFor({ jwksUri: verify.jwksUri }, verify)]
       : verify.issuers.map((issuer) => keySetFor({ issuer }, verify))));
+  // Accepted answers only: a remembered refusal goes the full way, to be reported and challenged.
+  if (cache !== undefined) {
+    registerCachedVerdict(introspect, (token) => {
+      const hit = cache.get(token);
+      return hit !== undefined && 'verified' in hit ? hit.verified : undefined;
+    });
+  }
   return introspect;
 }

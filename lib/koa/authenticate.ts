@@ -1,5 +1,6 @@
 import type { Middleware, ParameterizedContext } from 'koa';
-import { extractToken } from '../bearer/extract.js';
+import { extractToken, plainBearerToken } from '../bearer/extract.js';
+import { cachedVerdictOf } from '../core/cached.js';
 import type { AccessTokenClaims, VerifiedToken } from '../core/verify.js';
 import { createEstablisher, type EstablishOptions } from '../core/establish.js';
 import { DEFAULTS } from '../core/options.js';
@@ -219,9 +220,30 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
     }
   }
 
+  // The hit path (issue 23): a plain Bearer header whose token has a cached verdict, where nothing else can
+  // refuse it (no DPoP or certificate binding, no other token location, no user to resolve), is served
+  // synchronously up to next(): no promise or await of its own. Anything else, misses included, goes through run().
+  const cached = dpop === undefined && mtls === undefined && getToken === undefined && !locations.query && !locations.body && resolveUser === undefined
+    ? cachedVerdictOf(establish) : undefined;
+  // Refusals further down get resource_metadata as in run() (there is no DPoP challenge here).
+  const rechallenge = (error: unknown): never => {
+    throw challenged(error, 'Bearer');
+  };
+  const hit = cached === undefined ? undefined : (ctx: Ctx, next: Next): Promise<unknown> | undefined => {
+    const token = plainBearerToken(ctx.req.rawHeaders);
+    const verified = token === undefined ? undefined : cached(token) as VerifiedToken<TClaims> | undefined;
+    // A bound token (cnf) is refused as Bearer, or its certificate checked: run() says which.
+    if (verified === undefined || (verified.claims as { cnf?: unknown }).cnf !== undefined) return undefined;
+    (ctx.state as Record<symbol, AuthContext>)[AUTH_CONTEXT] = marker;
+    ctx.state.auth = signals.withSignal(verified);
+    ctx.state.user = verified.claims as TUser;
+    return marker.resourceMetadata === undefined ? next() : next().catch(rechallenge);
+  };
+
   // Nothing is made per request for tracing unless somebody subscribes: one hasSubscribers check.
   const middleware: Middleware<AuthState<TClaims, TUser>> = function authenticateMiddleware(ctx, next) {
-    return tracing.authenticate.hasSubscribers ? traced(ctx, next) : run(ctx, next, undefined);
+    if (tracing.authenticate.hasSubscribers) return traced(ctx, next);
+    return (hit === undefined ? undefined : hit(ctx, next)) ?? run(ctx, next, undefined);
   };
   shareKeySets(establish, middleware);
   registerResourceServer(middleware, audiences, factsOf(options));
