@@ -49,6 +49,8 @@ interface Scenario {
 const scenarios: Scenario[] = ([
   { id: 'koa', target: 'koa', label: 'bare Koa + @koa/router, no Authorization header', tokens: 'none' },
   { id: 'koa-header', target: 'koa', label: 'bare Koa + @koa/router, the same Authorization header, ignored', alg: 'ES256', tokens: 'reuse' },
+  { id: 'floor', target: 'floor', label: 'floor: Koa + one async middleware reading the header and doing one Map.get', alg: 'ES256', tokens: 'reuse' },
+  { id: 'ours-noguard-reuse', target: 'ours-noguard', label: 'koa-token-guard, token reused, authenticate() only (no guard)', alg: 'ES256', tokens: 'reuse' },
   { id: 'ours-reuse', target: 'ours', label: 'koa-token-guard, token reused', alg: 'ES256', tokens: 'reuse' },
   // Spans and metrics recorded for every request, exported nowhere (bench/otel.ts): what the instrumentation costs.
   { id: 'ours-reuse-otel', target: 'ours-otel', label: 'koa-token-guard, token reused, OpenTelemetry instrumentation on', alg: 'ES256', tokens: 'reuse' },

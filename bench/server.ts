@@ -11,7 +11,7 @@ import * as lib from '../lib/index.js';
 import { authenticate, requireScopes } from '../lib/index.js';
 import { AUDIENCE, SCOPE } from './support.js';
 
-export type Target = 'koa' | 'ours' | 'ours-otel' | 'ours-nocache' | 'jose' | 'koa-jwt' | 'ours-introspection' | 'ours-dpop';
+export type Target = 'koa' | 'floor' | 'ours' | 'ours-noguard' | 'ours-otel' | 'ours-nocache' | 'jose' | 'koa-jwt' | 'ours-introspection' | 'ours-dpop';
 
 /** Features whose rows the bench adds once they exist in lib/ (introspection, DPoP). */
 export const features = {
@@ -25,7 +25,9 @@ export const INTROSPECTION_CLIENT = { clientId: 'bench-api', clientSecret: 'benc
 const hasScope = (scope: unknown): boolean => typeof scope === 'string' && scope.split(' ').includes(SCOPE);
 
 // The same requirement after every verifier: our guard, and for the peers a scope check reading what they leave in ctx.state.
-const scopeCheck: Record<Exclude<Target, 'koa'>, Middleware> = {
+// The A/B rows (floor, authenticate() alone) have none: they measure what each piece adds over HTTP.
+type Unchecked = 'koa' | 'floor' | 'ours-noguard';
+const scopeCheck: Record<Exclude<Target, Unchecked>, Middleware> = {
   ours: requireScopes(SCOPE) as Middleware,
   get 'ours-otel'() {
     return this.ours;
@@ -61,12 +63,29 @@ function rawJose(issuer: string, jwksUri: string): Middleware {
   };
 }
 
+/**
+ * The floor of any cached-token check: one `async` middleware that reads the header and does one `Map.get`
+ * (the first request stores its value). Nothing verified, nothing checked: what no library can beat.
+ */
+function floor(): Middleware {
+  const known = new Map<string, object>();
+  return async (ctx, next) => {
+    const header = ctx.get('authorization');
+    let found = known.get(header);
+    if (found === undefined) known.set(header, found = { sub: 'floor' });
+    ctx.state.user = found;
+    await next();
+  };
+}
+
 /** The app of one target; `issuer` serves discovery, `jwksUri` the keys (used directly by the peers). */
 export function app(target: Target, { issuer, jwksUri }: { issuer: string; jwksUri: string }): Koa {
   const koa = new Koa();
   const router = new Router();
   switch (target) {
     case 'koa': break;
+    case 'floor': koa.use(floor()); break;
+    case 'ours-noguard': koa.use(authenticate({ issuer, audience: AUDIENCE })); break;
     // ours-otel: the same app; its process registers the OpenTelemetry instrumentation first (below, bench/otel.ts).
     case 'ours': case 'ours-otel': koa.use(authenticate({ issuer, audience: AUDIENCE })); break;
     case 'ours-nocache': koa.use(authenticate({ issuer, audience: AUDIENCE, cache: false })); break;
@@ -89,7 +108,7 @@ export function app(target: Target, { issuer, jwksUri }: { issuer: string; jwksU
       }));
       break;
   }
-  if (target !== 'koa') koa.use(scopeCheck[target]);
+  if (target !== 'koa' && target !== 'floor' && target !== 'ours-noguard') koa.use(scopeCheck[target]);
   router.get('/messages', (ctx) => {
     ctx.body = { messages: [] };
   });
