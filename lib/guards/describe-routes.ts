@@ -20,6 +20,46 @@ interface RouterStack {
   readonly exclusive?: boolean | undefined;
 }
 
+/** One tool, resource, resource template or prompt an MCP route (`serveMcp()`) serves, with what guards it. */
+export interface McpPrimitiveDescription {
+  readonly kind: 'tool' | 'resource' | 'resourceTemplate' | 'prompt';
+  /** The name it was registered with. */
+  readonly name: string;
+  /** A resource's URI, a resource template's URI template. */
+  readonly uri?: string;
+  /**
+   * `guarded` with a `toolGuard()` as its `scopeChallenge`, `unguarded` with none (any token the route
+   * accepts may use it), `unknown` with another `scopeChallenge` (the SDK's `requireScopes`, your own),
+   * which may refuse but whose requirement cannot be read.
+   */
+  readonly access: 'guarded' | 'unguarded' | 'unknown';
+  /** Every guard of its `toolGuard()`, in order; all must pass. Empty unless `guarded`. */
+  readonly requirements: readonly Requirement[];
+}
+
+// serveMcp()'s middleware carries its description under this key, so this module never loads the MCP SDK.
+const MCP_PRIMITIVES: unique symbol = Symbol.for('koa-token-guard.mcp.describe');
+
+/** Marks `middleware` as an MCP route whose primitives `describe()` lists (called by `serveMcp()`). */
+export function describesMcp<T extends object>(middleware: T, describe: () => readonly McpPrimitiveDescription[]): T {
+  return Object.defineProperty(middleware, MCP_PRIMITIVES, { value: describe });
+}
+
+/** The middleware `serveMcp()` returns, as `protectedResourceMetadata({ scopesSupported })` takes it. */
+export interface McpRouteLike {
+  describe(): readonly McpPrimitiveDescription[];
+}
+
+/** True for the middleware `serveMcp()` returns. */
+export function isMcpRoute(value: unknown): value is McpRouteLike {
+  return typeof value === 'function' && typeof (value as { [MCP_PRIMITIVES]?: unknown })[MCP_PRIMITIVES] === 'function';
+}
+
+/** The primitives of `serveMcp()`'s middleware (its factory runs on the first call), or undefined for anything else. */
+export function mcpPrimitivesOf(value: unknown): readonly McpPrimitiveDescription[] | undefined {
+  return isMcpRoute(value) ? (value as unknown as { [MCP_PRIMITIVES]: () => readonly McpPrimitiveDescription[] })[MCP_PRIMITIVES]() : undefined;
+}
+
 /** One method of one route, with what guards it. */
 export interface RouteDescription {
   readonly method: string;
@@ -31,6 +71,11 @@ export interface RouteDescription {
   readonly access: 'guarded' | 'public' | 'unguarded';
   /** Every guard's requirement that applies, in the order they run: router-level ones first; all must pass. */
   readonly requirements: readonly Requirement[];
+  /**
+   * Present on an MCP route (`serveMcp()`): every tool, resource and prompt its factory registers, with
+   * the guards of each, read by running the factory once, without `authInfo`, on the first description.
+   */
+  readonly mcp?: readonly McpPrimitiveDescription[];
 }
 
 /**
@@ -41,6 +86,7 @@ export interface RouteDescription {
  *
  * For docs, an OpenAPI `security` section or `scopes_supported`, and for a spec that fails on a route
  * nobody guarded: `expect(describeRoutes(router).filter((r) => r.access === 'unguarded')).to.be.empty`.
+ * An MCP route (`serveMcp()`) also lists its tools, resources and prompts with their `toolGuard()`s (`mcp`).
  */
 export function describeRoutes(router: RouterLike): RouteDescription[] {
   const source: RouterStack | undefined = 'stack' in router ? router : router.router;
@@ -62,12 +108,14 @@ export function describeRoutes(router: RouterLike): RouteDescription[] {
       if (middleware.methods.length === 0 && appliesTo(middleware, layer.path)) collect(middleware.stack);
     }
     collect(layer.stack);
+    let mcp: readonly McpPrimitiveDescription[] | undefined;
+    for (const fn of layer.stack) mcp ??= mcpPrimitivesOf(fn);
     const access = requirements.length > 0 ? 'guarded' : isPublic ? 'public' : 'unguarded';
     const path = typeof layer.path === 'string' ? layer.path : String(layer.path);
     // @koa/router adds HEAD to every GET route; list it only when registered on its own.
     const methods = layer.methods.includes('GET') ? layer.methods.filter((m) => m !== 'HEAD') : layer.methods;
     for (const method of methods) {
-      routes.push({ method, path, ...(layer.name ? { name: layer.name } : {}), access, requirements: [...requirements] });
+      routes.push({ method, path, ...(layer.name ? { name: layer.name } : {}), access, requirements: [...requirements], ...(mcp === undefined ? {} : { mcp }) });
     }
   });
   return routes;

@@ -71,16 +71,10 @@ export class AnswerCache {
     const now = Date.now();
     const { clockTolerance, maxTokenAge, ttl, inactiveTtl } = this.#options;
     if (answer.active !== true) return Math.max(0, (at + inactiveTtl * 1000 - now) / 1000);
-    const { exp, nbf, iat } = answer;
+    const { nbf } = answer;
     // Accepted within the clock tolerance but not valid yet: ask again until it is.
     if (typeof nbf === 'number' && nbf * 1000 > now) return 0;
-    let expiresAt = at + ttl * 1000;
-    // The answer check refuses once floor(now) >= exp + tolerance, and once floor(now) - iat > maxTokenAge + tolerance.
-    if (typeof exp === 'number') expiresAt = Math.min(expiresAt, Math.ceil(exp + clockTolerance) * 1000);
-    if (maxTokenAge !== undefined && typeof iat === 'number') {
-      expiresAt = Math.min(expiresAt, (Math.floor(iat + maxTokenAge + clockTolerance) + 1) * 1000);
-    }
-    return Math.max(0, (expiresAt - now) / 1000);
+    return Math.max(0, (verdictExpiry(answer, at, ttl, clockTolerance, maxTokenAge) - now) / 1000);
   }
 
   /** Keeps the outcome of an answer given at `at` (ms): an accepted one for `ttlOf`, a refusal until `at + inactiveTtl`. */
@@ -93,5 +87,27 @@ export class AnswerCache {
     else this.#refused.set(refusalKey(token), entry);
   }
 }
+
+/**
+ * When an active answer given at `at` (ms) stops being trusted (ms since the epoch): the soonest of
+ * `at + ttl`, its `exp` and its age limit (`iat + maxTokenAge`), both with the clock tolerance.
+ */
+export function verdictExpiry(answer: Readonly<Record<string, unknown>>, at: number, ttl: number, clockTolerance: number, maxTokenAge: number | undefined): number {
+  const { exp, iat } = answer;
+  let expiresAt = at + ttl * 1000;
+  // The answer check refuses once floor(now) >= exp + tolerance, and once floor(now) - iat > maxTokenAge + tolerance.
+  if (typeof exp === 'number') expiresAt = Math.min(expiresAt, Math.ceil(exp + clockTolerance) * 1000);
+  if (maxTokenAge !== undefined && typeof iat === 'number') {
+    expiresAt = Math.min(expiresAt, (Math.floor(iat + maxTokenAge + clockTolerance) + 1) * 1000);
+  }
+  return expiresAt;
+}
+
+/**
+ * On an introspected `VerifiedToken` (and the copies `authenticate()` makes of it): when its verdict stops
+ * being trusted (ms since the epoch), so `ctx.state.auth.signal` ends a stream then, as a revoked token's
+ * next request would be refused once its cached answer expires. A symbol: no field of the public type.
+ */
+export const VERDICT_EXPIRES: unique symbol = Symbol('koa-token-guard.verdictExpires');
 
 const refusalKey = (token: string): string => hash('sha256', token, 'base64url');

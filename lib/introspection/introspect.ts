@@ -13,11 +13,11 @@ import { keySetFor } from '../keys/registry.js';
 import { noteEstablished, traceIntrospect, tracing } from '../telemetry/channels.js';
 import { isHttpUrl, providerUrlAllowed } from '../url.js';
 import { quote, warnOnce, type ConfigurationMistake } from '../warnings.js';
-import { AnswerCache, answerKey, type Outcome } from './cache.js';
+import { AnswerCache, answerKey, VERDICT_EXPIRES, verdictExpiry, type Outcome } from './cache.js';
 import { clientAuthenticator } from './client-auth.js';
 import { verifyJwtAnswer } from './jwt-response.js';
 import { limiterFor, QueueFullError } from './limiter.js';
-import { resolveIntrospectionOptions, type IntrospectionOptions } from './options.js';
+import { INTROSPECTION_DEFAULTS, resolveIntrospectionOptions, type IntrospectionOptions } from './options.js';
 import { MAX_ANSWER_DEPTH, requestIntrospection } from './request.js';
 import { establishAnswer, LASTING_REFUSALS, type AnswerChecks } from './response.js';
 import { SharedAnswers, type StoredAnswer } from './shared.js';
@@ -104,6 +104,9 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
     return found;
   };
 
+  // How long a stream may live on one answer: the cache's ttl, or without a cache the default one, as a
+  // stream outlives the request that asked (re-asking on a timer would cost a call per stream per ttl).
+  const verdictTtl = options.cache === false ? INTROSPECTION_DEFAULTS.cache.ttl : options.cache.ttl;
   const cache = options.cache === false ? undefined : new AnswerCache({ ...options.cache, clockTolerance: verify.clockTolerance, maxTokenAge: verify.maxTokenAge });
   const shared = cache === undefined || verify.store === undefined ? undefined : new SharedAnswers(verify.store, () => source, verify.fetchTimeout, onEvent);
   // Everything that changes what a stored answer means to its reader: whom we asked and as whom, whether
@@ -141,8 +144,10 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
   async function judge(token: string, answer: Record<string, unknown>, at: number, fromStore: boolean): Promise<Judged> {
     emit(onEvent, { type: 'token_introspected', source, active: answer.active === true, shared: fromStore });
     try {
-      const verified = await establishAnswer<TClaims>(token, answer, checks);
-      noteEstablished(verified.claims);
+      const established = await establishAnswer<TClaims>(token, answer, checks);
+      noteEstablished(established.claims);
+      // Once per answer, not per request: the stream signal reads when this verdict stops being trusted.
+      const verified = Object.freeze({ ...established, [VERDICT_EXPIRES]: verdictExpiry(established.claims, at, verdictTtl, verify.clockTolerance, verify.maxTokenAge) });
       return { outcome: { verified }, at };
     } catch (error) {
       if (error instanceof InvalidTokenError) return { outcome: { refused: error.code, description: error.message }, at };

@@ -1,4 +1,5 @@
 import type { VerifiedToken } from '../core/verify.js';
+import { VERDICT_EXPIRES } from '../introspection/cache.js';
 
 // setTimeout's ceiling (about 24.8 days): a longer delay would fire at once.
 const MAX_DELAY = 2 ** 31 - 1;
@@ -24,10 +25,10 @@ function abortAt(at: number): AbortSignal {
 }
 
 /**
- * Gives `ctx.state.auth` its `signal`, aborting at the token's `exp` + `clockTolerance` (an introspected
- * token's `exp` likewise). A cached token's requests share one frozen object, so the signal cannot be made
- * per request: each established token gets one wrapper, memoized, with a getter that makes the signal (and
- * its timer) only when first read. The cached path does one WeakMap lookup and allocates nothing.
+ * Gives `ctx.state.auth` its `signal`, aborting at the token's `exp` + `clockTolerance`, or for an
+ * introspected token when its verdict stops being trusted (its cached answer's expiry) if sooner. A cached
+ * token's requests share one frozen object, so the signal cannot be made per request: each established
+ * token gets one wrapper, memoized, with a getter that makes the signal (and its timer) only when first read. The cached path does one WeakMap lookup and allocates nothing.
  */
 export function expirySignals(clockTolerance: number): {
   withSignal<T extends VerifiedToken<object>>(verified: T): T & { readonly signal: AbortSignal };
@@ -37,11 +38,13 @@ export function expirySignals(clockTolerance: number): {
   const signals = new WeakMap<object, AbortSignal>(); // by claims: shared by a token's wrapper and its DPoP/mTLS copies
   const signal: PropertyDescriptor = {
     enumerable: false,
-    get(this: { claims: { exp?: unknown } }): AbortSignal {
+    get(this: { claims: { exp?: unknown }; [VERDICT_EXPIRES]?: number }): AbortSignal {
       let made = signals.get(this.claims);
       if (made === undefined) {
         const { exp } = this.claims;
-        made = typeof exp === 'number' && Number.isFinite(exp) ? abortAt((exp + clockTolerance) * 1000) : NEVER;
+        // An introspected token's verdict is trusted until its cached answer expires, which may come first.
+        const at = Math.min(typeof exp === 'number' && Number.isFinite(exp) ? (exp + clockTolerance) * 1000 : Infinity, this[VERDICT_EXPIRES] ?? Infinity);
+        made = at === Infinity ? NEVER : abortAt(at);
         signals.set(this.claims, made);
       }
       return made;

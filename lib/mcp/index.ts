@@ -4,5 +4,6 @@
  */
 export { serveMcp, type McpMiddleware } from './serve.js';
 export { toolGuard } from './tool-guard.js';
+export type { McpPrimitiveDescription, McpRouteLike } from '../guards/describe-routes.js';
 export { MCP_DEFAULTS, type McpCorsOptions, type ServeMcpOptions } from './options.js';
 export { mcpAuthInfo, type McpAuthInfo } from '../koa/mcp.js';

@@ -3,7 +3,9 @@ import { createMcpHandler, type McpServerFactory, type ServerNotifier } from '@m
 import { GuardOrderError } from '../errors.js';
 import { mcpAuthInfo } from '../koa/mcp.js';
 import { authContextOf, type AuthState } from '../koa/state.js';
+import { describesMcp, type McpPrimitiveDescription } from '../guards/describe-routes.js';
 import { corsMiddleware } from './cors.js';
+import { describeFactory } from './describe.js';
 import { exchanges, type McpExchange } from './exchange.js';
 import { resolveMcpOptions, type ServeMcpOptions } from './options.js';
 import { toWebRequest } from './web-request.js';
@@ -20,6 +22,12 @@ export interface McpMiddleware extends Middleware {
   readonly cors: Middleware;
   /** Ends in-flight 2026-07-28 exchanges and their servers (at shutdown). */
   close(): Promise<void>;
+  /**
+   * Every tool, resource and prompt the factory registers, with their `toolGuard()`s, as `describeRoutes()`
+   * lists them under the route's `mcp`: read from a server the factory makes on the first call (per era
+   * served, without `authInfo`), then remembered. A `ConfigurationError` if the factory throws or is async.
+   */
+  describe(): readonly McpPrimitiveDescription[];
 }
 
 /**
@@ -58,5 +66,8 @@ export function serveMcp(factory: McpServerFactory, options?: ServeMcpOptions): 
     writeWebResponse(ctx, response);
   }
 
-  return Object.assign(serveMcpMiddleware, { notify: handler.notify, cors: corsMiddleware(cors), close: () => handler.close() });
+  let primitives: readonly McpPrimitiveDescription[] | undefined;
+  // Not at startup: the factory may need what the application prepares after mounting the route.
+  const describe = (): readonly McpPrimitiveDescription[] => primitives ??= describeFactory(factory, legacy);
+  return describesMcp(Object.assign(serveMcpMiddleware, { notify: handler.notify, cors: corsMiddleware(cors), close: () => handler.close(), describe }), describe);
 }

@@ -2,7 +2,15 @@ import type { ScopeChallengeHandler } from '@modelcontextprotocol/server';
 import { ConfigurationError, GuardOrderError, InsufficientScopeError } from '../errors.js';
 import { allOf } from '../guards/compose.js';
 import { isGuard, type Guard } from '../guards/guard.js';
+import type { Requirement } from '../guards/requirement.js';
 import { exchanges } from './exchange.js';
+
+const REQUIREMENTS: unique symbol = Symbol('koa-token-guard.toolGuard');
+
+/** The requirements of a `toolGuard()`'s guards, or undefined for any other `scopeChallenge`. */
+export function toolGuardRequirements(handler: unknown): readonly Requirement[] | undefined {
+  return typeof handler === 'function' ? (handler as { [REQUIREMENTS]?: readonly Requirement[] })[REQUIREMENTS] : undefined;
+}
 
 // The SDK insists on at least one valid scope token to stop a call; this one is never sent (serveMcp sends ours).
 const REFUSED: readonly [string, ...string[]] = ['koa-token-guard:refused'];
@@ -19,7 +27,7 @@ export function toolGuard(...guards: Guard[]): ScopeChallengeHandler {
     throw new ConfigurationError("toolGuard() takes this library's guards, at least one, e.g. toolGuard(scopes.requireScopes('messages:read'), requireClaim('tenant', 'acme')).");
   }
   const guard = allOf(...guards);
-  return async () => {
+  const challenge: ScopeChallengeHandler = async () => {
     const exchange = exchanges.getStore();
     if (exchange === undefined) throw new GuardOrderError('toolGuard'); // not served by serveMcp()
     const failure = await guard.check(exchange.ctx);
@@ -27,4 +35,6 @@ export function toolGuard(...guards: Guard[]): ScopeChallengeHandler {
     exchange.refusal ??= failure;
     return { scopes: failure instanceof InsufficientScopeError && failure.scopes.length > 0 ? failure.scopes as [string, ...string[]] : REFUSED };
   };
+  // What describeRoutes() and scopes_supported read, as the guards of a route carry theirs.
+  return Object.defineProperty(challenge, REQUIREMENTS, { value: Object.freeze(guards.map((g) => g.requirement)) });
 }

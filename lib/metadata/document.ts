@@ -1,6 +1,6 @@
 // RFC 9728 protected-resource metadata, built from the configuration that is enforced. Koa-free.
 import { ConfigurationError } from '../errors.js';
-import { describeRoutes, type RouterLike } from '../guards/describe-routes.js';
+import { describeRoutes, isMcpRoute, mcpPrimitivesOf, type McpRouteLike, type RouterLike } from '../guards/describe-routes.js';
 import { scopesOf } from '../guards/requirement.js';
 import { scopeList } from '../guards/scopes.js';
 import { providerUrlAllowed } from '../url.js';
@@ -14,10 +14,11 @@ export interface ProtectedResourceMetadataOptions {
   /** The issuer identifiers of the authorization servers that issue tokens for the resource (one or more). */
   authorizationServers: string | readonly string[];
   /**
-   * `scopes_supported`: a list of scope names (e.g. `defineScopes(…).names`), or a @koa/router router
-   * whose routes' requirements name them (read with `describeRoutes()`). Default: not published.
+   * `scopes_supported`: a list of scope names (e.g. `defineScopes(…).names`), a @koa/router router
+   * whose routes' requirements name them (read with `describeRoutes()`, an MCP route's tool guards
+   * included), or the middleware `serveMcp()` returns, whose tool guards name them. Default: not published.
    */
-  scopesSupported?: readonly string[] | RouterLike | undefined;
+  scopesSupported?: readonly string[] | RouterLike | McpRouteLike | undefined;
   /** `resource_name`: a human-readable name of the resource. */
   resourceName?: string | undefined;
   /** `resource_documentation`: a URL of developer documentation. */
@@ -166,11 +167,14 @@ export function resolveMetadataOptions(options: ProtectedResourceMetadataOptions
   else if (Array.isArray(scopes)) {
     const list = Object.freeze(scopes.length === 0 ? [] : scopeList('scopesSupported', scopes));
     readScopes = () => list;
+  } else if (isMcpRoute(scopes)) {
+    // Read when the document is built: serveMcp()'s factory runs then (once), not at startup.
+    readScopes = () => scopesOf(mcpPrimitivesOf(scopes)!.flatMap((p) => p.requirements));
   } else {
     const router = scopes as RouterLike;
     describeRoutes(router); // throws now when it is not a router
     // Read when the document is built, so routes added after this call are included.
-    readScopes = () => scopesOf(describeRoutes(router).flatMap((r) => r.requirements));
+    readScopes = () => scopesOf(describeRoutes(router).flatMap((r) => [...r.requirements, ...(r.mcp ?? []).flatMap((p) => p.requirements)]));
   }
 
   const pinned = explicitFacts(options.authenticate, resource);

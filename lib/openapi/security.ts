@@ -87,10 +87,12 @@ const METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'pat
  *
  * Paths become OpenAPI templates (`/orgs/:orgId` → `/orgs/{orgId}`; an optional part gives one path
  * with and one without). Left out: unguarded routes (no security to state: keep a spec on
- * `describeRoutes()` for them), RegExp routes, and methods OpenAPI has no field for.
+ * `describeRoutes()` for them), RegExp routes, methods OpenAPI has no field for, and MCP routes
+ * (`serveMcp()`: one JSON-RPC endpoint, not REST operations; its tools' guards are in `describeRoutes()`).
  */
 export function openApiSecurity(router: RouterLike | readonly RouteDescription[], options: OpenApiSecurityOptions): OpenApiSecurityFragment {
-  const routes = Array.isArray(router) ? router as readonly RouteDescription[] : describeRoutes(router as RouterLike);
+  // An MCP route is one JSON-RPC endpoint, not a REST operation: its tools' guards are in describeRoutes() and scopes_supported.
+  const routes = (Array.isArray(router) ? router as readonly RouteDescription[] : describeRoutes(router as RouterLike)).filter((r) => r.mcp === undefined);
   const max = options?.maxAlternatives ?? OPENAPI_DEFAULTS.maxAlternatives;
   if (!Number.isInteger(max) || max < 1) throw new ConfigurationError(`openApiSecurity() \`maxAlternatives\` must be a positive whole number (default ${OPENAPI_DEFAULTS.maxAlternatives}).`);
   const [name, scheme] = securityScheme(options?.scheme, scopesOf(routes.flatMap((r) => r.requirements)));

@@ -8,7 +8,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { McpServer } from '@modelcontextprotocol/server';
-import { authenticate, type AuthState } from '../../lib/index.js';
+import { authenticate, type AuthState, type IntrospectionOptions } from '../../lib/index.js';
 import { serveMcp, type McpMiddleware, type ServeMcpOptions } from '../../lib/mcp/index.js';
 import { createTestIssuer, type TestIssuer } from '../../lib/testing/index.js';
 
@@ -20,7 +20,7 @@ describe('mcp/serveMcp: streams end with their token', function () {
   let servers: http.Server[] = [];
 
   before(async () => {
-    issuer = await createTestIssuer();
+    issuer = await createTestIssuer({ introspection: true });
   });
   after(() => issuer.close());
   afterEach(async () => {
@@ -36,14 +36,18 @@ describe('mcp/serveMcp: streams end with their token', function () {
     signals = [];
   });
 
-  async function serve(options: ServeMcpOptions = {}): Promise<{ resource: string; mcp: McpMiddleware }> {
+  async function serve(options: ServeMcpOptions = {}, introspection?: IntrospectionOptions['cache']): Promise<{ resource: string; mcp: McpMiddleware }> {
     const server = http.createServer();
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const resource = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
     const app = new Koa<AuthState>();
     app.silent = true;
-    app.use(authenticate({ issuer: issuer.issuer, audience: resource, clockTolerance: TOLERANCE }));
+    const { clientId, clientSecret } = issuer.introspection!;
+    app.use(authenticate({
+      issuer: issuer.issuer, audience: resource, clockTolerance: TOLERANCE,
+      ...(introspection === undefined ? {} : { introspection: { clientId, clientSecret, cache: introspection } }),
+    }));
     app.use(async (ctx, next) => {
       await next();
       signals.push(ctx.state.auth!.signal);
@@ -88,6 +92,51 @@ describe('mcp/serveMcp: streams end with their token', function () {
       const state = await Promise.race([reopened.closed, new Promise((resolve) => setTimeout(() => resolve('open'), 300))]);
       expect(state).to.equal('open');
       await reopened.close();
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('ends an opaque token\'s stream within a second of its introspection verdict\'s cache expiry, long before exp; the same token reopens it after a fresh introspection', async () => {
+    const { resource } = await serve({}, { ttl: 2 });
+    const token = issuer.issueOpaque({ aud: resource, exp: Math.floor(Date.now() / 1000) + 3600 });
+    const before = Date.now();
+    const client = await connect(resource, () => token);
+    const connected = Date.now();
+    try {
+      const subscription = await client.listen({ toolsListChanged: true });
+      const how = await subscription.closed;
+      const at = Date.now();
+      expect(how).to.be.oneOf(['remote', 'graceful']);
+      // The verdict was given between `before` and `connected`, and is trusted for 2 s.
+      expect(at).to.be.within(before + 2000, connected + 3000);
+      const asked = issuer.requests.introspection!;
+      const reopened = await client.listen({ toolsListChanged: true });
+      expect(issuer.requests.introspection).to.equal(asked + 1);
+      const state = await Promise.race([reopened.closed, new Promise((resolve) => setTimeout(() => resolve('open'), 300))]);
+      expect(state).to.equal('open');
+      await reopened.close();
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('ends a revoked opaque token\'s stream when its verdict\'s cache expiry comes, and the token cannot reopen it', async () => {
+    const { resource } = await serve({}, { ttl: 2 });
+    const token = issuer.issueOpaque({ aud: resource, exp: Math.floor(Date.now() / 1000) + 3600 });
+    const client = await connect(resource, () => token);
+    const connected = Date.now();
+    try {
+      const subscription = await client.listen({ toolsListChanged: true });
+      issuer.revoke(token);
+      await subscription.closed;
+      expect(Date.now()).to.be.below(connected + 3000);
+      const reply = await fetch(resource, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json, text/event-stream', 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+      });
+      expect([reply.status, reply.headers.get('www-authenticate')]).to.deep.equal([401, 'Bearer realm="api", error="invalid_token", error_description="token is not active"']);
     } finally {
       await client.close();
     }
