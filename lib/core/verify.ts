@@ -12,6 +12,7 @@ import { issuerResolutionFor, keySourceOf, type AcceptedIssuer } from './issuers
 import { invalidTimeClaim } from './numeric-date.js';
 import { resolveVerifyOptions, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
 import { deepFreeze, VerifiedTokenCache, type KeyGeneration } from './cache.js';
+import { withExpirySignal } from './expiry-signal.js';
 import { parseScopes } from './scopes.js';
 import { isCanonicalCompactJws, tokenJsonDefect } from './token-shape.js';
 
@@ -247,7 +248,8 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     // Only signed tokens get here, so forgeries never cost this scan (RFC 7515 4, RFC 7519 4: no duplicate names).
     if (tokenJsonDefect(token, MAX_JSON_DEPTH) !== undefined) throw new InvalidTokenError('token_malformed', 'malformed token');
     const scopes = parseScopes(payload, options.scopeClaims);
-    const verified: VerifiedJwt<TClaims> = deepFreeze({ token, source: 'jwt', header, claims: payload as TClaims & AccessTokenClaims, scopes });
+    // `signal` (ctx.state.auth.signal) is defined on the verdict itself, so a cached token needs no wrapper per request.
+    const verified: VerifiedJwt<TClaims> = deepFreeze(withExpirySignal({ token, source: 'jwt' as const, header, claims: payload as TClaims & AccessTokenClaims, scopes }, options.clockTolerance));
     cache?.set(token, verified, binding.keys, generation);
     noteEstablished(verified.claims);
     return verified;

@@ -103,11 +103,4 @@ export function verdictExpiry(answer: Readonly<Record<string, unknown>>, at: num
   return expiresAt;
 }
 
-/**
- * On an introspected `VerifiedToken` (and the copies `authenticate()` makes of it): when its verdict stops
- * being trusted (ms since the epoch), so `ctx.state.auth.signal` ends a stream then, as a revoked token's
- * next request would be refused once its cached answer expires. A symbol: no field of the public type.
- */
-export const VERDICT_EXPIRES: unique symbol = Symbol('koa-token-guard.verdictExpires');
-
 const refusalKey = (token: string): string => hash('sha256', token, 'base64url');

@@ -13,7 +13,8 @@ import { keySetFor } from '../keys/registry.js';
 import { noteEstablished, traceIntrospect, tracing } from '../telemetry/channels.js';
 import { isHttpUrl, providerUrlAllowed } from '../url.js';
 import { quote, warnOnce, type ConfigurationMistake } from '../warnings.js';
-import { AnswerCache, answerKey, VERDICT_EXPIRES, verdictExpiry, type Outcome } from './cache.js';
+import { AnswerCache, answerKey, verdictExpiry, type Outcome } from './cache.js';
+import { VERDICT_EXPIRES, withExpirySignal } from '../core/expiry-signal.js';
 import { clientAuthenticator } from './client-auth.js';
 import { verifyJwtAnswer } from './jwt-response.js';
 import { limiterFor, QueueFullError } from './limiter.js';
@@ -147,7 +148,7 @@ export function createIntrospector<TClaims extends object = AccessTokenClaims>(i
       const established = await establishAnswer<TClaims>(token, answer, checks);
       noteEstablished(established.claims);
       // Once per answer, not per request: the stream signal reads when this verdict stops being trusted.
-      const verified = Object.freeze({ ...established, [VERDICT_EXPIRES]: verdictExpiry(established.claims, at, verdictTtl, verify.clockTolerance, verify.maxTokenAge) });
+      const verified = Object.freeze(withExpirySignal({ ...established, [VERDICT_EXPIRES]: verdictExpiry(established.claims, at, verdictTtl, verify.clockTolerance, verify.maxTokenAge) }, verify.clockTolerance));
       return { outcome: { verified }, at };
     } catch (error) {
       if (error instanceof InvalidTokenError) return { outcome: { refused: error.code, description: error.message }, at };

@@ -20,8 +20,8 @@ import { checkCertificateBinding } from '../mtls/binding.js';
 import { resolveMtlsOptions, type MtlsOptions } from '../mtls/options.js';
 import { factsOf, registerResourceServer } from '../metadata/facts.js';
 import { checkResource, metadataUrl } from '../metadata/resource.js';
-import { expirySignals } from './expiry-signal.js';
-import { AUTH_CONTEXT, withChallenge, type AuthContext, type AuthState } from './state.js';
+import { withExpirySignal } from '../core/expiry-signal.js';
+import { AUTH_CONTEXT, withChallenge, type AuthContext, type AuthInfo, type AuthState } from './state.js';
 
 /** Options of `authenticate()`: how tokens are established, how the token is read from Koa, and who the caller is. */
 export interface AuthenticateOptions<TClaims extends object = AccessTokenClaims, TUser = TClaims & AccessTokenClaims>
@@ -104,7 +104,6 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
     audiences,
   });
   const mtls = resolveMtlsOptions(options.mtls);
-  const signals = expirySignals(marker.clockTolerance!);
   const resolveUser = options.resolveUser === undefined ? undefined : createUserResolver({ ...options, resolveUser: options.resolveUser, realm });
   const dpopOptions = resolveDpopOptions(options.dpop, options.store, options.clockTolerance ?? DEFAULTS.clockTolerance);
   const dpop = dpopOptions === undefined ? undefined : createDpopChecker(dpopOptions, options.onEvent);
@@ -174,11 +173,12 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
     if (proven?.nonce !== undefined) ctx.set('DPoP-Nonce', proven.nonce);
     // before resolveUser, which may call fetchUserInfo(ctx)
     // The cached token stays as it is: the proven key and certificate belong to this request.
-    ctx.state.auth = proven === undefined && thumbprint === undefined ? signals.withSignal(verified) : signals.define({
+    // The verdict carries its own `signal` (lib/core/expiry-signal.ts); a copy with the proven key or certificate gets one too.
+    ctx.state.auth = proven === undefined && thumbprint === undefined ? verified as AuthInfo<TClaims> : withExpirySignal({
       ...verified,
       ...(proven === undefined ? {} : { dpop: Object.freeze({ jkt: proven.jkt }) }),
       ...(thumbprint === undefined ? {} : { mtls: Object.freeze({ thumbprint }) }),
-    });
+    }, marker.clockTolerance!);
     if (challengeFor === undefined && marker.resourceMetadata === undefined) {
       ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
       if (trace !== undefined) return scheme;
@@ -235,7 +235,7 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
     // A bound token (cnf) is refused as Bearer, or its certificate checked: run() says which.
     if (verified === undefined || (verified.claims as { cnf?: unknown }).cnf !== undefined) return undefined;
     (ctx.state as Record<symbol, AuthContext>)[AUTH_CONTEXT] = marker;
-    ctx.state.auth = signals.withSignal(verified);
+    ctx.state.auth = verified as AuthInfo<TClaims>;
     ctx.state.user = verified.claims as TUser;
     return marker.resourceMetadata === undefined ? next() : next().catch(rechallenge);
   };
