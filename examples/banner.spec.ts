@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
-import { banner, DPOP_CALL, exampleScript, type ExampleScript } from './banner.js';
+import { banner, DPOP_CALL, exampleScript, mcpCall, type ExampleScript } from './banner.js';
 import { startDevIssuer, type DevIssuer } from './dev-issuer.js';
 
 const audience = 'https://api.example.com';
@@ -74,9 +74,16 @@ describe('example: the lines npm start prints', () => {
   it('shows the DPoP call as a script to run (curl cannot sign proofs), naming a script that exists and has its spec', () => {
     const text = banner(base, dev, script);
     expect(DPOP_CALL).to.equal('npx tsx examples/dpop/call.ts');
-    expect(text).to.match(/\n# DPoP \(RFC 9449\): curl cannot sign proofs[^\n]*\nnpx tsx examples\/dpop\/call\.ts\n\nCtrl-C to stop\.$/);
+    expect(text).to.match(/\n# DPoP \(RFC 9449\): curl cannot sign proofs[^\n]*\nnpx tsx examples\/dpop\/call\.ts\n\n# MCP on /);
     const file = DPOP_CALL.split(' ').at(-1)!;
     expect([existsSync(file), existsSync(file.replace(/\.ts$/, '.spec.ts'))]).to.deep.equal([true, true]);
+  });
+
+  it('ends with the MCP client call for /mcp and the issuer its credentials belong to, naming a script that exists and has its spec', () => {
+    const text = banner(base, dev, script);
+    expect(mcpCall(base, dev)).to.equal(`npx tsx examples/mcp/call.ts ${base}/mcp ${dev.issuer}`);
+    expect(text.endsWith(`\n${mcpCall(base, dev)}\n\nCtrl-C to stop.`)).to.equal(true);
+    expect([existsSync('examples/mcp/call.ts'), existsSync('examples/mcp/call.spec.ts')]).to.deep.equal([true, true]);
   });
 
   it('answers each printed command as its comment says, run with bash and curl', async function () {

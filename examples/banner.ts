@@ -22,6 +22,9 @@ export interface ExampleScript {
 /** The DPoP walk-through printed last: curl cannot sign DPoP proofs (RFC 9449), so a script makes them (examples/dpop/call.ts, with its spec). */
 export const DPOP_CALL = 'npx tsx examples/dpop/call.ts';
 
+/** The MCP walk-through printed after it: the MCP SDK's own client against /mcp, with the issuer its credentials belong to. */
+export const mcpCall = (base: string, dev: Pick<DevIssuer, 'issuer'>): string => `npx tsx examples/mcp/call.ts ${base}/mcp ${dev.issuer}`;
+
 const scopeError = (scope: string): string =>
   `Bearer realm="api", error="insufficient_scope", error_description="requires scope ${scope}", scope="${scope}"`;
 const tokenError = (description: string): string => `Bearer realm="api", error="invalid_token", error_description="${description}"`;
@@ -122,6 +125,9 @@ ${script.steps.map((step) => `# ${step.say}\n${step.commands.join('\n')}`).join(
 
 # DPoP (RFC 9449): curl cannot sign proofs, so this script does (a bound token: 401 use_dpop_nonce, 200 with the nonce, 401 on replay)
 ${DPOP_CALL}
+
+# MCP on ${base}/mcp (examples/mcp): the MCP SDK's own client finds the issuer from the 401 (RFC 9728), gets a token, calls tools, and steps up on our 403
+${mcpCall(base, dev)}
 
 Ctrl-C to stop.`;
 }

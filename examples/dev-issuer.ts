@@ -27,6 +27,8 @@ export const devClients = {
   stranger: client('stranger', 'profile'),
   // Gets opaque (reference) tokens: the API introspects them at the issuer.
   legacy: client('legacy', 'read:messages write:messages', { format: 'opaque' }),
+  // The MCP client of examples/mcp/call.ts: it may have messages:admin, and gets it when it asks (the step-up).
+  mcpAgent: client('mcp-agent', 'messages:read messages:write messages:admin'),
 } as const;
 
 export interface DevIssuer {

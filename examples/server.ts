@@ -1,10 +1,13 @@
-// `npm start`: the example API with an embedded development issuer. No provider account needed.
+// `npm start`: the example API with an embedded development issuer, and the MCP server of examples/mcp on /mcp.
+// No provider account needed.
 // PORT sets the API's port (default 3000), ISSUER_PORT the development issuer's (default 0: any free port).
 // OTEL=1 prints OpenTelemetry spans and metrics to the console (examples/telemetry.ts).
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import { banner, exampleScript } from './banner.js';
 import { startDevIssuer } from './dev-issuer.js';
+import { mcpMiddleware } from './mcp/app.js';
 
 // Before any server exists, so the HTTP instrumentation sees every request; not loaded at all without OTEL.
 const telemetry = process.env.OTEL ? await import('./telemetry.js') : undefined;
@@ -28,7 +31,9 @@ function cannotListen(error: unknown, variable: 'PORT' | 'ISSUER_PORT', taken: n
 const devIssuer = await startDevIssuer(audience, issuerPort).catch((error: unknown) => cannotListen(error, 'ISSUER_PORT', issuerPort));
 const { clientId, clientSecret } = devIssuer.introspection;
 const app = createApp({ issuer: devIssuer.issuer, audience, introspection: { clientId, clientSecret } });
-const server = app.listen(port, '127.0.0.1');
+// Listening first: the MCP server's resource (the audience of its tokens) is its URL, port included.
+const server = http.createServer();
+server.listen(port, '127.0.0.1');
 await new Promise((resolve, reject) => {
   server.once('listening', resolve);
   server.once('error', reject);
@@ -37,6 +42,9 @@ await new Promise((resolve, reject) => {
   cannotListen(error, 'PORT', port);
 });
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+app.use(mcpMiddleware({ issuer: devIssuer.issuer, resource: `${base}/mcp` }));
+const handle = app.callback();
+server.on('request', (req, res) => void handle(req, res));
 
 const forged = await devIssuer.mint({ scope: 'read:messages' }, { badSignature: true });
 console.log(banner(base, devIssuer, exampleScript(base, devIssuer, forged)));

@@ -3,7 +3,7 @@
 // challenge, tokens checked for this resource (RFC 8707 audience), and per-tool guards whose refusals are
 // our 403 insufficient_scope, from which the client steps up. Streams end when their token expires.
 //   ISSUER=https://auth.example.com/ RESOURCE=http://localhost:3000/mcp npx tsx examples/mcp/app.ts
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
 import Router from '@koa/router';
 import { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
@@ -42,17 +42,29 @@ export interface McpAppOptions {
   resource: string;
 }
 
-export function createMcpApp({ issuer, resource }: McpAppOptions): Koa<AuthState> {
-  const app = new Koa<AuthState>();
+/**
+ * The MCP server as one Koa middleware, to mount on any app: the RFC 9728 metadata for `resource` and the MCP
+ * route at its path, behind an authenticate() of its own (its tokens are for this resource, not the app's).
+ */
+export function mcpMiddleware({ issuer, resource }: McpAppOptions): Middleware<AuthState> {
   const messages: string[] = [];
-  app.use(protectedResourceMetadata({ resource, authorizationServers: [issuer], scopesSupported: scopes.names, resourceName: 'Messages MCP server' }));
-  // challengeScope: a client's first token asks for reading and writing; messages:admin only on a step-up.
-  app.use(authenticate({ issuer, audience: resource, resourceMetadata: true, challengeScope: ['messages:read', 'messages:write'] }));
+  const metadata = protectedResourceMetadata({ resource, authorizationServers: [issuer], scopesSupported: scopes.names, resourceName: 'Messages MCP server' });
   const router = new Router<AuthState>();
+  // challengeScope: a client's first token asks for reading and writing; messages:admin only on a step-up.
   // The SDK calls the factory per request; messages are the app's, shared by every server.
-  router.all(new URL(resource).pathname, serveMcp(() => createMcpServer(messages)));
-  app.use(router.routes());
-  return app;
+  router.all(new URL(resource).pathname,
+    authenticate({ issuer, audience: resource, resourceMetadata: true, challengeScope: ['messages:read', 'messages:write'] }),
+    serveMcp(() => createMcpServer(messages)));
+  const routes = router.routes() as unknown as Middleware<AuthState>; // the router adds its own context on dispatch
+  return async (ctx, next) => {
+    await metadata(ctx, async () => {
+      await routes(ctx, next);
+    });
+  };
+}
+
+export function createMcpApp(options: McpAppOptions): Koa<AuthState> {
+  return new Koa<AuthState>().use(mcpMiddleware(options));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
