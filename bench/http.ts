@@ -53,6 +53,8 @@ const scenarios: Scenario[] = ([
   { id: 'ours-noguard-reuse', target: 'ours-noguard', label: 'koa-token-guard, token reused, authenticate() only (no guard)', alg: 'ES256', tokens: 'reuse' },
   { id: 'ours-reuse', target: 'ours', label: 'koa-token-guard, token reused', alg: 'ES256', tokens: 'reuse' },
   // Spans and metrics recorded for every request, exported nowhere (bench/otel.ts): what the instrumentation costs.
+  // Its baseline: an application running the OpenTelemetry SDK and its AsyncLocalStorage context manager, without this instrumentation.
+  { id: 'ours-reuse-otelbase', target: 'ours-otelbase', label: 'koa-token-guard, token reused, OpenTelemetry SDK on, no instrumentation', alg: 'ES256', tokens: 'reuse' },
   { id: 'ours-reuse-otel', target: 'ours-otel', label: 'koa-token-guard, token reused, OpenTelemetry instrumentation on', alg: 'ES256', tokens: 'reuse' },
   ...(features.introspection ? [{ id: 'ours-introspected', target: 'ours-introspection', label: 'koa-token-guard, opaque token introspected once, then cached', tokens: 'opaque' } satisfies Scenario] : []),
   ...(features.dpop ? [{ id: 'ours-dpop', target: 'ours-dpop', label: 'koa-token-guard, DPoP: cached token + a new proof every request', alg: 'ES256', tokens: 'dpop' } satisfies Scenario] : []),

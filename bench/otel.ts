@@ -40,13 +40,15 @@ export interface Instrumented {
 /**
  * Registers the instrumentation with its own providers. `global`: also the AsyncLocalStorage context manager
  * every OpenTelemetry application installs (only in a process of its own: mocha's shares the global).
+ * `instrumentation: false`: the providers and context manager alone, the baseline of an application that
+ * runs OpenTelemetry without this package's instrumentation.
  */
-export function instrument({ global = false } = {}): Instrumented {
+export function instrument({ global = false, instrumentation = true } = {}): Instrumented {
   if (global) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const exporter = new DroppingExporter();
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
   const meterProvider = new MeterProvider({ readers: [new IdleReader()] });
-  const unregister = registerInstrumentations({ instrumentations: [new KoaTokenGuardInstrumentation()], tracerProvider, meterProvider });
+  const unregister = registerInstrumentations({ instrumentations: instrumentation ? [new KoaTokenGuardInstrumentation()] : [], tracerProvider, meterProvider });
   return {
     spans: async () => {
       await tracerProvider.forceFlush();

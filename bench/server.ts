@@ -11,7 +11,7 @@ import * as lib from '../lib/index.js';
 import { authenticate, requireScopes } from '../lib/index.js';
 import { AUDIENCE, SCOPE } from './support.js';
 
-export type Target = 'koa' | 'floor' | 'ours' | 'ours-noguard' | 'ours-otel' | 'ours-nocache' | 'jose' | 'koa-jwt' | 'ours-introspection' | 'ours-dpop';
+export type Target = 'koa' | 'floor' | 'ours' | 'ours-noguard' | 'ours-otel' | 'ours-otelbase' | 'ours-nocache' | 'jose' | 'koa-jwt' | 'ours-introspection' | 'ours-dpop';
 
 /** Features whose rows the bench adds once they exist in lib/ (introspection, DPoP). */
 export const features = {
@@ -30,6 +30,9 @@ type Unchecked = 'koa' | 'floor' | 'ours-noguard';
 const scopeCheck: Record<Exclude<Target, Unchecked>, Middleware> = {
   ours: requireScopes(SCOPE) as Middleware,
   get 'ours-otel'() {
+    return this.ours;
+  },
+  get 'ours-otelbase'() {
     return this.ours;
   },
   get 'ours-nocache'() {
@@ -86,8 +89,9 @@ export function app(target: Target, { issuer, jwksUri }: { issuer: string; jwksU
     case 'koa': break;
     case 'floor': koa.use(floor()); break;
     case 'ours-noguard': koa.use(authenticate({ issuer, audience: AUDIENCE })); break;
-    // ours-otel: the same app; its process registers the OpenTelemetry instrumentation first (below, bench/otel.ts).
-    case 'ours': case 'ours-otel': koa.use(authenticate({ issuer, audience: AUDIENCE })); break;
+    // ours-otel: the same app; its process registers the OpenTelemetry instrumentation first (below, bench/otel.ts);
+    // ours-otelbase: the OpenTelemetry SDK and context manager without the instrumentation, its baseline.
+    case 'ours': case 'ours-otel': case 'ours-otelbase': koa.use(authenticate({ issuer, audience: AUDIENCE })); break;
     case 'ours-nocache': koa.use(authenticate({ issuer, audience: AUDIENCE, cache: false })); break;
     case 'jose': koa.use(rawJose(issuer, jwksUri)); break;
     // Options of features that may not be in this build: passed untyped, used only when `features` says so.
@@ -118,7 +122,7 @@ export function app(target: Target, { issuer, jwksUri }: { issuer: string; jwksU
 
 if (process.argv[1] === new URL(import.meta.url).pathname) {
   // Loaded only by the target that measures it.
-  if (process.argv[2] === 'ours-otel') (await import('./otel.js')).instrument({ global: true });
+  if (process.argv[2] === 'ours-otel' || process.argv[2] === 'ours-otelbase') (await import('./otel.js')).instrument({ global: true, instrumentation: process.argv[2] === 'ours-otel' });
   const handle = app(process.argv[2] as Target, { issuer: process.env.BENCH_ISSUER!, jwksUri: process.env.BENCH_JWKS_URI! }).callback();
   const server = http.createServer((req, res) => void handle(req, res));
   server.keepAliveTimeout = 60_000;
