@@ -2,11 +2,13 @@
 // browser) from the JSON the benches write: `npx tsx bench/plot.ts` (npm run bench runs it last).
 //   bench/results/fresh-tokens.svg  req/s against distinct (fresh) tokens per second, ours and raw jose
 //   bench/results/tenants.svg       verifier memory against the number of issuers
+//   bench/results/history.svg       the hit path (token reused ÷ Koa + header) across commits
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Row } from './targets.js';
 import type { TenantResult } from './tenants.js';
+import type { HistoryPoint } from './history.js';
 
 async function render(spec: TopLevelSpec, file: string): Promise<void> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
@@ -49,6 +51,26 @@ export async function main(): Promise<void> {
         ],
       }, 'bench/results/fresh-tokens.svg');
     }
+  }
+  if (existsSync('bench/results/history.json')) {
+    const { points, node, load } = JSON.parse(readFileSync('bench/results/history.json', 'utf8')) as { points: HistoryPoint[]; node: string; load: string };
+    const values = points.map((p, i) => ({ ...p, label: `${i + 1}. ${p.commit} (${p.date.slice(5, 10)})` }));
+    await render({
+      ...common,
+      title: { text: 'The hit path across commits: token reused ÷ bare Koa + the same header', subtitle: `measured in one run, ${node}, load average ${load}; 1.00 = authentication costs nothing` },
+      layer: [
+        {
+          data: { values },
+          mark: { type: 'line', point: true },
+          encoding: {
+            x: { field: 'label', type: 'ordinal', title: 'commit (oldest first)', sort: null, axis: { labelAngle: -30 } },
+            y: { field: 'ratio', type: 'quantitative', title: '× Koa + header (req/s)', scale: { domain: [0.5, 1.05] } },
+            tooltip: [{ field: 'subject' }],
+          },
+        },
+        { data: { values: [{ goal: 0.9 }] }, mark: { type: 'rule', strokeDash: [4, 4], color: 'gray' }, encoding: { y: { field: 'goal', type: 'quantitative' } } },
+      ],
+    }, 'bench/results/history.svg');
   }
   if (existsSync('bench/results/tenants.json')) {
     const { results } = JSON.parse(readFileSync('bench/results/tenants.json', 'utf8')) as { results: TenantResult[] };

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { calculateJwkThumbprint, decodeProtectedHeader, errors, importJWK, jwtVerify, type JWK, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import { calculateJwkThumbprint, errors, importJWK, jwtVerify, type JWK, type JWSHeaderParameters, type JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { InvalidDpopProofError, UseDpopNonceError } from '../errors.js';
 import { isCanonicalCompactJws, tokenJsonDefect } from '../core/token-shape.js';
@@ -78,22 +78,25 @@ export function createProofVerifier(options: ResolvedDpopOptions, nonces?: Nonce
   return async function verifyProof(proof, request) {
     if (proof.length > DPOP_DEFAULTS.maxProofLength) throw new InvalidDpopProofError('dpop_proof_too_large', 'DPoP proof too large');
     if (!isCanonicalCompactJws(proof)) throw new InvalidDpopProofError('dpop_proof_malformed', 'malformed DPoP proof');
-    let header: ProtectedHeaderParameters;
-    try {
-      header = decodeProtectedHeader(proof);
-    } catch (error) {
-      throw new InvalidDpopProofError('dpop_proof_malformed', 'malformed DPoP proof', { cause: error });
-    }
-    if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'dpop+jwt') throw new InvalidDpopProofError('dpop_typ_invalid', 'DPoP proof type not accepted');
-    const alg = header.alg;
-    if (typeof alg !== 'string' || !algorithms.has(alg)) throw new InvalidDpopProofError('dpop_alg_not_allowed', 'DPoP proof algorithm not allowed');
-    if (!publicJwk(header.jwk)) throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key');
-    const { kty, crv, x, y, n, e } = header.jwk;
-    const cacheKey = `${alg} ${JSON.stringify([kty, crv, x, y, n, e])}`;
-    let known = keys.get(cacheKey);
-    if (known === undefined) {
+    // The proof is decoded once, by jose: its header reaches us in the key resolver, where the header checks
+    // run in their old order (typ, alg, key, thumbprint against cnf.jkt) before any signature work.
+    let header: JWSHeaderParameters | undefined;
+    let jkt = '';
+    const resolveKey = async (protectedHeader: JWSHeaderParameters): Promise<CryptoKey> => {
+      header = protectedHeader;
+      if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'dpop+jwt') throw new InvalidDpopProofError('dpop_typ_invalid', 'DPoP proof type not accepted');
+      const alg = header.alg;
+      if (typeof alg !== 'string' || !algorithms.has(alg)) throw new InvalidDpopProofError('dpop_alg_not_allowed', 'DPoP proof algorithm not allowed');
+      if (!publicJwk(header.jwk)) throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key');
+      const { kty, crv, x, y, n, e } = header.jwk;
+      const cacheKey = `${alg} ${JSON.stringify([kty, crv, x, y, n, e])}`;
+      const known = keys.get(cacheKey);
+      if (known !== undefined) {
+        checkProofKey(request.jkt, known.jkt);
+        jkt = known.jkt;
+        return known.key;
+      }
       if (keyBoundsDefect(header.jwk) !== undefined) throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key');
-      let jkt: string;
       try {
         jkt = await calculateJwkThumbprint(header.jwk, 'sha256');
       } catch (error) {
@@ -103,24 +106,23 @@ export function createProofVerifier(options: ResolvedDpopOptions, nonces?: Nonce
       try {
         const imported = await importJWK({ ...header.jwk, alg }, alg);
         if (!(imported instanceof CryptoKey)) throw new TypeError('not an asymmetric key');
-        known = { jkt, key: imported };
-        keys.set(cacheKey, known);
+        keys.set(cacheKey, { jkt, key: imported });
+        return imported;
       } catch (error) {
         throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key', { cause: error });
       }
-    } else {
-      checkProofKey(request.jkt, known.jkt);
-    }
-    const { jkt, key } = known;
+    };
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(proof, key, { algorithms: [alg], typ: 'dpop+jwt', clockTolerance }));
+      ({ payload } = await jwtVerify(proof, resolveKey, { typ: 'dpop+jwt', clockTolerance }));
     } catch (error) {
+      if (error instanceof InvalidDpopProofError) throw error;
       // A key that does not fit alg (curve, RSA size) fails in jose's key check: the key's fault, not the signature's.
       if (error instanceof errors.JWSSignatureVerificationFailed) throw new InvalidDpopProofError('dpop_signature_invalid', 'invalid DPoP proof signature', { cause: error });
-      if (error instanceof TypeError) throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key', { cause: error });
+      if (error instanceof TypeError && header !== undefined) throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key', { cause: error });
       throw new InvalidDpopProofError('dpop_proof_malformed', 'malformed DPoP proof', { cause: error });
     }
+    if (header === undefined) throw new InvalidDpopProofError('dpop_proof_malformed', 'malformed DPoP proof');
     if (header.b64 !== undefined || tokenJsonDefect(proof, MAX_JSON_DEPTH) !== undefined) throw new InvalidDpopProofError('dpop_proof_malformed', 'malformed DPoP proof');
     const { jti, htm, htu, iat, ath } = payload as Record<string, unknown>;
     if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) throw new InvalidDpopProofError('dpop_jti_invalid', 'invalid DPoP proof jti');
