@@ -83,8 +83,10 @@ export { certificateFromHeader, type CertificateHeaderOptions, type HeaderCarrie
 export { MTLS_DEFAULTS, type GetCertificate, type MtlsOptions } from './mtls/options.js';
 export type { CertificateLike, SocketCarrier } from './mtls/certificate.js';
 export {
+  CACHE_CHANNEL,
   TRACING_CHANNELS,
   type AuthenticateChannelContext,
+  type CacheChannelMessage,
   type DpopChannelContext,
   type FetchChannelContext,
   type IntrospectChannelContext,

@@ -1,10 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { tracingChannel, type TracingChannelSubscribers } from 'node:diagnostics_channel';
+import { subscribe, tracingChannel, unsubscribe, type TracingChannelSubscribers } from 'node:diagnostics_channel';
 import { createRequire } from 'node:module';
 import { context as otelContext, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { InstrumentationBase, type InstrumentationConfig, type InstrumentationModuleDefinition } from '@opentelemetry/instrumentation';
 import {
-  TRACING_CHANNELS, type AuthenticateChannelContext, type DpopChannelContext, type FetchChannelContext,
+  CACHE_CHANNEL, TRACING_CHANNELS, type AuthenticateChannelContext, type CacheChannelMessage, type DpopChannelContext, type FetchChannelContext,
   type IntrospectChannelContext, type VerifyChannelContext,
 } from '../telemetry/channels.js';
 import { authenticateAttributes, fetchAttributes, introspectAttributes, verifyAttributes } from './attributes.js';
@@ -92,6 +92,10 @@ export class KoaTokenGuardInstrumentation extends InstrumentationBase<KoaTokenGu
     if (this.isEnabled()) return;
     super.enable();
     for (const operation of OPERATIONS) this.subscribe(operation);
+    // Userinfo cache hits and misses: a plain channel, no span.
+    const looked = (message: unknown): void => this.instruments.looked(message as CacheChannelMessage);
+    subscribe(CACHE_CHANNEL, looked);
+    this.subscriptions.push(() => unsubscribe(CACHE_CHANNEL, looked));
   }
 
   override disable(): void {

@@ -1,5 +1,5 @@
 import type { Attributes, Histogram, Meter, MetricOptions, ObservableResult } from '@opentelemetry/api';
-import type { AuthenticateChannelContext, FetchChannelContext } from '../telemetry/channels.js';
+import type { AuthenticateChannelContext, CacheChannelMessage, FetchChannelContext } from '../telemetry/channels.js';
 import { providerUrl } from './attributes.js';
 
 /** Metric names, as documented in docs/observability.md (OpenTelemetry naming: dots, units apart). */
@@ -71,6 +71,16 @@ export class Instruments {
       'koa_token_guard.cache.name': source === 'jwt' ? 'verified_token' : 'introspection',
       'koa_token_guard.cache.result': cached ? 'hit' : 'miss',
     }));
+  }
+
+  /** A userinfo look-up (`CACHE_CHANNEL`): answered by the userinfo cache or not. */
+  looked(message: CacheChannelMessage): void {
+    const { realm, cache, hit } = message;
+    this.cacheRequests.add(`${realm} ${cache} ${hit}`, () => {
+      const a: Attributes = { 'koa_token_guard.cache.name': cache, 'koa_token_guard.cache.result': hit ? 'hit' : 'miss' };
+      if (realm !== undefined) a['koa_token_guard.realm'] = realm;
+      return a;
+    });
   }
 
   fetched(c: FetchChannelContext, seconds: number): void {

@@ -1,4 +1,4 @@
-import { tracingChannel, type TracingChannel } from 'node:diagnostics_channel';
+import { channel, tracingChannel, type Channel, type TracingChannel } from 'node:diagnostics_channel';
 import type { TokenSource } from '../core/verify.js';
 import { AuthError, type AuthErrorCode } from '../errors.js';
 import { KeySourceError, type FetchFailureReason } from '../keys/fetch.js';
@@ -123,6 +123,25 @@ export interface DpopChannelContext extends Refusal {
   /** Whether a fresh `DPoP-Nonce` goes back with the answer (the client's is about to expire). */
   nonceIssued: boolean | undefined;
 }
+
+/**
+ * A plain `diagnostics_channel` (not a TracingChannel: nothing to time): one message per userinfo look-up
+ * through `fetchUserInfo()`, saying whether the userinfo cache answered. (The verified-token and
+ * introspection caches are told by the `authenticate` context's `cached`.) Nothing is published, nor
+ * made, unless somebody subscribes.
+ */
+export const CACHE_CHANNEL = 'koa-token-guard:cache';
+
+/** A message of `CACHE_CHANNEL`. */
+export interface CacheChannelMessage {
+  readonly cache: 'userinfo';
+  /** The `realm` of the `authenticate()` the look-up belongs to. */
+  readonly realm: string | undefined;
+  /** Whether the cache answered (no request to the provider). */
+  readonly hit: boolean;
+}
+
+export const cacheChannel: Channel<CacheChannelMessage> = channel(CACHE_CHANNEL) as Channel<CacheChannelMessage>;
 
 export const authenticateChannel: TracingChannel<unknown, AuthenticateChannelContext> = tracingChannel(TRACING_CHANNELS.authenticate);
 const verifyChannel: TracingChannel<unknown, VerifyChannelContext> = tracingChannel(TRACING_CHANNELS.verify);

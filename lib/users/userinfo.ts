@@ -10,6 +10,7 @@ import {
   UserInfoUnavailableError,
 } from '../errors.js';
 import { fetchJson, KeySourceError } from '../keys/fetch.js';
+import { cacheChannel } from '../telemetry/channels.js';
 import { keySetFor } from '../keys/registry.js';
 import { providerUrlAllowed } from '../url.js';
 import { resolveUserinfoCache, type ResolvedCache, type UserOptions } from './options.js';
@@ -97,6 +98,7 @@ export class UserInfoClient {
       dispose: (cached, token) => this.#forget(cached.subject, token),
     });
     const hit = this.#cache.get(key);
+    if (cacheChannel.hasSubscribers) cacheChannel.publish({ cache: 'userinfo', realm: this.#options.realm, hit: hit !== undefined });
     if (hit !== undefined) return Promise.resolve(hit.info);
     let pending = this.#inflight.get(key);
     if (pending === undefined) {

@@ -1,14 +1,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { tracingChannel } from 'node:diagnostics_channel';
+import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel';
 import { expect } from 'chai';
 import Koa from 'koa';
 import {
-  AuthError, authenticate, KeySourceError, keySets, requireScopes, TRACING_CHANNELS,
+  AuthError, authenticate, CACHE_CHANNEL, createVerifier, KeySourceError, keySets, requireScopes, TRACING_CHANNELS,
   type AuthenticateOptions, type AuthState, type TokenGuardEvent,
 } from '../../lib/index.js';
 import { createDpopKey, createTestIssuer, type TestIssuer } from '../../lib/testing/index.js';
 import { dpop, serve, type Served } from '../dpop/support.js';
 import { bearer } from '../support/http.js';
+import { createUserInfoClient } from '../../lib/users/userinfo.js';
 
 const AUDIENCE = 'https://api.example.com';
 type Channel = keyof typeof TRACING_CHANNELS;
@@ -298,5 +299,22 @@ describe('telemetry/channels: the tracing channels, as a subscriber sees them', 
     recorder.stop();
     expect((await s.send('/', { headers: bearer(token) })).status).to.equal(200);
     expect(recorder.all()).to.deep.equal([]);
+  });
+
+  it('koa-token-guard:cache: one message per userinfo look-up, a miss then a hit, with the realm and nothing else', async () => {
+    const messages: unknown[] = [];
+    const record = (message: unknown): void => void messages.push(message);
+    const provider: typeof fetch = () => Promise.resolve(new Response(JSON.stringify({ sub: 'user-1' }), { headers: { 'content-type': 'application/json' } }));
+    const client = createUserInfoClient({ issuer: issuer.issuer, audience: AUDIENCE, userinfoEndpoint: 'https://idp.example.com/userinfo', fetch: provider }, 'messages');
+    const verified = await createVerifier({ issuer: issuer.issuer, audience: AUDIENCE })(await issuer.sign({ sub: 'user-1' }));
+    await client.get(verified);
+    subscribe(CACHE_CHANNEL, record);
+    try {
+      await client.get(verified);
+      await client.get({ ...verified, token: await issuer.sign({ sub: 'user-1' }) });
+    } finally {
+      unsubscribe(CACHE_CHANNEL, record);
+    }
+    expect(messages).to.deep.equal([{ cache: 'userinfo', realm: 'messages', hit: true }, { cache: 'userinfo', realm: 'messages', hit: false }]);
   });
 });

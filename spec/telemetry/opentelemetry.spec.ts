@@ -11,7 +11,8 @@ import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { MeterProvider, MetricReader, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { authenticate, keySets, type AuthenticateOptions, type AuthState } from '../../lib/index.js';
+import { authenticate, createVerifier, keySets, type AuthenticateOptions, type AuthState } from '../../lib/index.js';
+import { createUserInfoClient } from '../../lib/users/userinfo.js';
 import { providerUrl } from '../../lib/opentelemetry/attributes.js';
 import { KoaTokenGuardInstrumentation } from '../../lib/opentelemetry/index.js';
 import { createDpopKey, createTestIssuer, type TestIssuer } from '../../lib/testing/index.js';
@@ -305,6 +306,24 @@ describe('telemetry/opentelemetry: spans and metrics with the real OpenTelemetry
     await expectNothingSecret([token, 'no user for']);
   });
 
+  it('userinfo look-ups: a userinfo cache miss, then a hit, in koa_token_guard.cache.requests (koa-token-guard:cache)', async () => {
+    const asked: string[] = [];
+    const provider: typeof fetch = (input) => {
+      asked.push(input instanceof Request ? input.url : input.toString());
+      return Promise.resolve(new Response(JSON.stringify({ sub: 'user-1' }), { headers: { 'content-type': 'application/json' } }));
+    };
+    const client = createUserInfoClient({ issuer: issuer.issuer, audience: AUDIENCE, userinfoEndpoint: 'https://idp.example.com/userinfo', fetch: provider }, 'api');
+    const verified = await createVerifier({ issuer: issuer.issuer, audience: AUDIENCE })(await issuer.sign({ sub: 'user-1' }));
+    await client.get(verified);
+    await client.get(verified);
+    expect(asked).to.deep.equal(['https://idp.example.com/userinfo']);
+    const userinfo = (await points('koa_token_guard.cache.requests')).filter((p) => p.attributes['koa_token_guard.cache.name'] === 'userinfo');
+    expect(userinfo).to.deep.equal([
+      { attributes: { 'koa_token_guard.cache.name': 'userinfo', 'koa_token_guard.cache.result': 'miss', 'koa_token_guard.realm': 'api' }, value: 1 },
+      { attributes: { 'koa_token_guard.cache.name': 'userinfo', 'koa_token_guard.cache.result': 'hit', 'koa_token_guard.realm': 'api' }, value: 1 },
+    ]);
+  });
+
   it('disable() unsubscribes: no span and no metric point for later requests, and the channels have no subscriber left', async () => {
     const s = await start();
     instrumentation.disable();
@@ -315,6 +334,8 @@ describe('telemetry/opentelemetry: spans and metrics with the real OpenTelemetry
     const { tracingChannel } = await import('node:diagnostics_channel');
     const { TRACING_CHANNELS } = await import('../../lib/index.js');
     expect(Object.values(TRACING_CHANNELS).map((name) => tracingChannel(name).hasSubscribers)).to.deep.equal([false, false, false, false, false]);
+    const { channel } = await import('node:diagnostics_channel');
+    expect(channel('koa-token-guard:cache').hasSubscribers).to.equal(false);
     instrumentation.enable();
     expect((await s.send('/', { headers: bearer(await issuer.sign()) })).status).to.equal(200);
     expect((await trees(2)).named('koa-token-guard authenticate')).to.have.length(1);
