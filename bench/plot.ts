@@ -64,7 +64,7 @@ export async function main(): Promise<void> {
           mark: { type: 'line', point: true },
           encoding: {
             x: { field: 'label', type: 'ordinal', title: 'commit (oldest first)', sort: null, axis: { labelAngle: -30 } },
-            y: { field: 'ratio', type: 'quantitative', title: '× Koa + header (req/s)', scale: { domain: [0.5, 1.05] } },
+            y: { field: 'ratio', type: 'quantitative', title: '× Koa + header (req/s)', scale: { domain: [0.5, 1.2] } },
             tooltip: [{ field: 'subject' }],
           },
         },
