@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache';
+
 /** What the htu check needs of a request: Koa's context satisfies it. */
 export interface HtuRequest {
   /** `http` or `https`; Koa takes `X-Forwarded-Proto` into account only with `app.proxy` on. */
@@ -91,10 +93,25 @@ function routedPath(target: string): string | undefined {
  * router mounted under a prefix does not change it. Undefined when the path is not in normal form.
  */
 export function requestHtu(req: HtuRequest): string | undefined {
-  if (!HOST.test(req.host)) return undefined;
-  const path = routedPath(req.originalUrl);
+  const { protocol, host, originalUrl } = req;
+  // A pure function of these three, and two URL parses per request (issue 23): remembered for the URLs in use.
+  const key = `${protocol} ${host} ${originalUrl}`;
+  const known = requestHtus.get(key);
+  if (known !== undefined) return known === NOT_NORMAL ? undefined : known;
+  const htu = computeRequestHtu(protocol, host, originalUrl);
+  requestHtus.set(key, htu ?? NOT_NORMAL);
+  return htu;
+}
+
+// Bounded: a client sending ever new URLs costs what it cost without this, and evicts only other URLs.
+const requestHtus = new LRUCache<string, string>({ max: 1000 });
+const NOT_NORMAL = '';
+
+function computeRequestHtu(protocol: string, host: string, originalUrl: string): string | undefined {
+  if (!HOST.test(host)) return undefined;
+  const path = routedPath(originalUrl);
   if (path === undefined) return undefined;
-  return normaliseHtu(`${req.protocol}://${req.host}${path}`);
+  return normaliseHtu(`${protocol}://${host}${path}`);
 }
 
 /**

@@ -67,4 +67,15 @@ describe('dpop/htu: the request URL compared after RFC 3986 6.2.2 normalisation'
       expect(requestHtu({ protocol: 'http', host, originalUrl: '/items' }), host).to.equal(undefined);
     }
   });
+
+  it('answers each request for itself when its URL was seen before (requestHtu remembers URLs in use): hosts, schemes and refusals kept apart', () => {
+    const ask = (protocol: string, host: string, originalUrl: string): string | undefined => requestHtu({ protocol, host, originalUrl });
+    for (let round = 0; round < 2; round++) {
+      expect(ask('https', 'a.example', '/items')).to.equal('https://a.example/items');
+      expect(ask('http', 'a.example', '/items')).to.equal('http://a.example/items');
+      expect(ask('https', 'b.example', '/items')).to.equal('https://b.example/items');
+      expect(ask('https', 'a.example', '/x/../admin')).to.equal(undefined);
+      expect(ask('https', 'a.example bad', '/items')).to.equal(undefined);
+    }
+  });
 });
