@@ -3,34 +3,20 @@
 // resource indicators, RFC 9068 JWT access tokens): 401 → RFC 9728 metadata → authorization server metadata →
 // client-credentials token for our resource → tools listed and called → our 403 → step-up to messages:admin.
 import { expect } from 'chai';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair } from 'jose';
-import Provider from 'oidc-provider';
+import type http from 'node:http';
 import { Client, ClientCredentialsProvider, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { createMcpApp } from './app.js';
-import { MemoryAdapter } from '../../spec/support/oidc-adapter.js';
+import { clientCredentialsServer, listen, type Listening } from '../../spec/support/client-credentials-server.js';
 
 const CLIENT = { clientId: 'mcp-agent', clientSecret: 'a-long-enough-client-secret-for-the-mcp-spec' };
 const OTHER_RESOURCE = 'https://other.example.com/api';
 
 interface Exchange { method: string; url: string; status: number; challenge: string | null }
 
-async function listen(handler: http.RequestListener): Promise<{ server: http.Server; origin: string }> {
-  const server = http.createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-async function close(server: http.Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-}
-
 describe('example: a Koa MCP server (SDK v2) with the MCP SDK v2 client and oidc-provider', function () {
   this.timeout(20_000);
-  let as: { server: http.Server; origin: string };
-  let mcp: { server: http.Server; origin: string };
+  let as: Listening;
+  let mcp: Listening;
   let resource: string;
   let exchanges: Exchange[];
 
@@ -64,35 +50,9 @@ describe('example: a Koa MCP server (SDK v2) with the MCP SDK v2 client and oidc
     let koaHandler: http.RequestListener = (_req, res) => res.end();
     mcp = await listen((req, res) => koaHandler(req, res));
     resource = `${mcp.origin}/mcp`;
-    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-    let providerHandler: http.RequestListener = (_req, res) => res.end();
-    as = await listen((req, res) => providerHandler(req, res));
-    const provider = new Provider(as.origin, {
-      adapter: MemoryAdapter,
-      clients: [{
-        client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [],
-        token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: 'ES256',
-      }],
-      jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'as-1', alg: 'ES256', use: 'sig' }] },
-      cookies: { keys: ['a-cookie-signing-key-for-the-mcp-spec'] },
-      ttl: { ClientCredentials: 300 },
-      features: {
-        devInteractions: { enabled: false },
-        clientCredentials: { enabled: true },
-        resourceIndicators: {
-          enabled: true,
-          defaultResource: () => OTHER_RESOURCE,
-          useGrantedResource: () => true,
-          // The agent may have messages:admin, but gets it only when it asks for it (a client-credentials token
-          // carries the scopes requested).
-          getResourceServerInfo: (_ctx, target) => ({
-            scope: 'messages:read messages:write messages:admin', audience: target, accessTokenTTL: 300, accessTokenFormat: 'jwt' as const, jwt: { sign: { alg: 'ES256' } },
-          }),
-        },
-      },
-    });
-    const providerCallback = provider.callback();
-    providerHandler = (req, res) => void providerCallback(req, res);
+    // The agent may have messages:admin, but gets it only when it asks for it (a client-credentials token
+    // carries the scopes requested).
+    as = await clientCredentialsServer({ client: CLIENT, scope: 'messages:read messages:write messages:admin', defaultResource: () => OTHER_RESOURCE });
     const app = createMcpApp({ issuer: as.origin, resource });
     app.silent = true;
     const koaCallback = app.callback();
@@ -102,7 +62,7 @@ describe('example: a Koa MCP server (SDK v2) with the MCP SDK v2 client and oidc
     exchanges = [];
   });
   after(async () => {
-    await Promise.all([close(mcp.server), close(as.server)]);
+    await Promise.all([mcp.close(), as.close()]);
   });
 
   it('discovers the authorization server from the 401, gets a token for this resource, lists tools and calls one', async () => {

@@ -4,20 +4,18 @@
 // bound tokens (features.dPoP, resource indicators); serveMcp() behind authenticate({ dpop }) answers with
 // this library's DPoP challenges, and the client's scope step-up still works through them.
 import { expect } from 'chai';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import Koa from 'koa';
 import Router from '@koa/router';
-import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, type JWK } from 'jose';
-import Provider from 'oidc-provider';
+import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, type JWK } from 'jose';
 import { Client, ClientCredentialsProvider, DpopSession, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { McpServer } from '@modelcontextprotocol/server';
 import { authenticate, defineScopes, protectedResourceMetadata, type AuthState } from '../../lib/index.js';
 import { serveMcp, toolGuard } from '../../lib/mcp/index.js';
-import { MemoryAdapter } from '../support/oidc-adapter.js';
+import { clientCredentialsServer, listen, type Listening } from '../support/client-credentials-server.js';
+import { ALGS } from '../dpop/support.js';
 
 const CLIENT = { clientId: 'dpop-agent', clientSecret: 'a-long-enough-client-secret-for-the-mcp-dpop-spec' };
-const ALGS = 'RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA Ed25519';
 const scopes = defineScopes({ 'messages:admin': ['messages:read'], 'messages:read': [] });
 
 /** The SDK's ClientCredentialsProvider has no dpop() of its own: implementing the hook is how a client opts in. */
@@ -30,21 +28,10 @@ class DpopClientCredentialsProvider extends ClientCredentialsProvider {
 
 interface Exchange { method: string; url: string; status: number; challenge: string | null; authorization: string | null; proof: string | null; mcpMethod: string | null }
 
-async function listen(handler: http.RequestListener): Promise<{ server: http.Server; origin: string }> {
-  const server = http.createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-async function close(server: http.Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-}
-
 describe('mcp/dpop (the SDK v2 client with provider.dpop() against serveMcp and oidc-provider)', function () {
   this.timeout(20_000);
-  let as: { server: http.Server; origin: string };
-  let mcp: { server: http.Server; origin: string };
+  let as: Listening;
+  let mcp: Listening;
   let resource: string;
   let metadata: string;
   let exchanges: Exchange[] = [];
@@ -67,35 +54,8 @@ describe('mcp/dpop (the SDK v2 client with provider.dpop() against serveMcp and 
     mcp = await listen((req, res) => koaHandler(req, res));
     resource = `${mcp.origin}/mcp`;
     metadata = `${mcp.origin}/.well-known/oauth-protected-resource/mcp`;
-    let providerHandler: http.RequestListener = (_req, res) => res.end();
-    as = await listen((req, res) => providerHandler(req, res));
-    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-    const provider = new Provider(as.origin, {
-      adapter: MemoryAdapter,
-      clients: [{
-        client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [],
-        token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: 'ES256',
-      }],
-      jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'as-1', alg: 'ES256', use: 'sig' }] },
-      cookies: { keys: ['a-cookie-signing-key-for-the-mcp-dpop-spec'] },
-      ttl: { ClientCredentials: 300 },
-      features: {
-        devInteractions: { enabled: false },
-        clientCredentials: { enabled: true },
-        dPoP: { enabled: true },
-        resourceIndicators: {
-          enabled: true,
-          defaultResource: () => resource,
-          useGrantedResource: () => true,
-          // messages:admin is granted only when asked for: the first token lacks it, so the step-up is real.
-          getResourceServerInfo: (_ctx, target) => ({
-            scope: 'messages:read messages:admin', audience: target, accessTokenTTL: 300, accessTokenFormat: 'jwt' as const, jwt: { sign: { alg: 'ES256' } },
-          }),
-        },
-      },
-    });
-    const providerCallback = provider.callback();
-    providerHandler = (req, res) => void providerCallback(req, res);
+    // messages:admin is granted only when asked for: the first token lacks it, so the step-up is real.
+    as = await clientCredentialsServer({ client: CLIENT, scope: 'messages:read messages:admin', defaultResource: () => resource, dpop: true });
 
     const app = new Koa<AuthState>();
     app.silent = true;
@@ -125,7 +85,7 @@ describe('mcp/dpop (the SDK v2 client with provider.dpop() against serveMcp and 
   });
 
   after(async () => {
-    await Promise.all([close(mcp.server), close(as.server)]);
+    await Promise.all([mcp.close(), as.close()]);
   });
 
   it('gets DPoP-bound tokens, presents them with the DPoP scheme and a proof, and steps up on our DPoP 403', async () => {
