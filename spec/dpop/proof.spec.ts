@@ -53,6 +53,12 @@ describe('dpop/proof: every proof check of RFC 9449 4.3', () => {
     }
   });
 
+  it('refuses a proof without an alg (RFC 7515 4.1.1) as malformed: jose parses the header once and refuses it before any key is looked at', async () => {
+    const header = base64url.encode(JSON.stringify({ typ: 'dpop+jwt', jwk: key.publicJwk }));
+    const body = base64url.encode(JSON.stringify({ jti: 'x', htm: 'GET', htu: URL_, iat: now() }));
+    await refusal(verify(`${header}.${body}.AAAA`, request), 'dpop_proof_malformed', 'malformed DPoP proof');
+  });
+
   it('requires an allowed asymmetric alg: none, HS256 and algorithms left out of dpop.algorithms are refused', async () => {
     const header = base64url.encode(JSON.stringify({ alg: 'none', typ: 'dpop+jwt', jwk: key.publicJwk }));
     const body = base64url.encode(JSON.stringify({ jti: 'x', htm: 'GET', htu: URL_, iat: now() }));
