@@ -118,6 +118,11 @@ interface Bindings {
 }
 
 function bindings(options: ResolvedVerifyOptions, jwtOptions: JWTVerifyOptions): Bindings {
+  // The allow-list is checked here, where jose hands us the header before any key is looked up (as its own
+  // `algorithms` option would), from a Set built once: jose builds one from that option on every call.
+  const allowed = new Set(options.algorithms);
+  const notAllowed = (): Promise<never> => Promise.reject(new InvalidTokenError('alg_not_allowed', 'signing algorithm not allowed'));
+  const keysOf = (keySet: RemoteKeySet): KeyGetter => (header) => (allowed.has(header.alg!) ? keySet.getKey(header) : notAllowed());
   // Each key set learns the algorithms we allow, so keys fitting none of them are warned about (lib/keys/key-set.ts).
   const keySetOf = (source: Parameters<typeof keySetFor>[0]): RemoteKeySet => {
     const keySet = keySetFor(source, options);
@@ -126,12 +131,12 @@ function bindings(options: ResolvedVerifyOptions, jwtOptions: JWTVerifyOptions):
   };
   if (options.secret !== undefined) {
     const secret = options.secret;
-    const binding: Binding = { getKey: () => Promise.resolve(secret), jwtOptions };
+    const binding: Binding = { getKey: (header) => (allowed.has(header.alg!) ? Promise.resolve(secret) : notAllowed()), jwtOptions };
     return { bindingFor: () => binding, keySets: () => Promise.resolve([]) };
   }
   if (options.jwksUri !== undefined) {
     const keySet = keySetOf({ jwksUri: options.jwksUri });
-    const binding: Binding = { getKey: (header) => keySet.getKey(header), jwtOptions, keys: keySet };
+    const binding: Binding = { getKey: keysOf(keySet), jwtOptions, keys: keySet };
     return { bindingFor: () => binding, keySets: () => Promise.resolve([keySet]) };
   }
   // One key set per issuer: a key of issuer A can never verify a token claiming issuer B.
@@ -140,7 +145,7 @@ function bindings(options: ResolvedVerifyOptions, jwtOptions: JWTVerifyOptions):
   for (const issuer of options.issuers) {
     const keySet = keySetOf({ issuer });
     configured.push(keySet);
-    byIssuer.set(issuer, { getKey: (header) => keySet.getKey(header), jwtOptions, keys: keySet });
+    byIssuer.set(issuer, { getKey: keysOf(keySet), jwtOptions, keys: keySet });
   }
   if (options.resolveIssuer === undefined) {
     return { bindingFor: (iss) => (typeof iss === 'string' ? byIssuer.get(iss) : undefined), keySets: () => Promise.resolve(configured) };
@@ -165,7 +170,7 @@ function bindings(options: ResolvedVerifyOptions, jwtOptions: JWTVerifyOptions):
     if (found === undefined) {
       const source = keySourceOf(accepted);
       const keySet = keySetOf(source);
-      found = { keySet, source, binding: { getKey: (header: JWSHeaderParameters) => keySet.getKey(header), jwtOptions: { ...jwtOptions, issuer: iss }, keys: keySet } };
+      found = { keySet, source, binding: { getKey: keysOf(keySet), jwtOptions: { ...jwtOptions, issuer: iss }, keys: keySet } };
       held.set(iss, found);
     }
     return found.binding;
@@ -192,7 +197,7 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
   const jwtOptions: JWTVerifyOptions = {
     issuer: options.issuers as string[],
     ...(options.audienceClaim === 'aud' ? { audience: options.audiences as string[] } : {}),
-    algorithms: options.algorithms as string[],
+    // `algorithms` is enforced by every binding's key getter (bindings() below), not passed to jose.
     clockTolerance: options.clockTolerance,
     requiredClaims: options.requiredClaims as string[],
     ...(options.maxTokenAge === undefined ? {} : { maxTokenAge: options.maxTokenAge }),
