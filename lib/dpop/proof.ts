@@ -19,6 +19,8 @@ export interface ProofRequest {
   readonly accessToken: string;
   /** The token's `cnf.jkt`: a proof by any other key is refused before its key is imported or its signature checked. */
   readonly jkt: string;
+  /** `accessTokenHash(accessToken)`, when the caller has it already (`accessTokenHashOf()`); computed otherwise. */
+  readonly ath?: string | undefined;
 }
 
 /** What a verified proof tells about its key and itself. */
@@ -50,6 +52,16 @@ function htuMatches(htu: string, expected: string | readonly string[]): boolean 
 /** base64url(SHA-256(token)): the `ath` a proof for this access token carries (RFC 9449 4.2). */
 export function accessTokenHash(token: string): string {
   return hash('sha256', token, 'base64url');
+}
+
+// By verdict: a cached token's proofs all carry the same ath, hashed once for the verdict's life.
+const athByVerdict = new WeakMap<object, string>();
+
+/** `accessTokenHash()` of an established token's own `token`, remembered as long as its verdict lives. */
+export function accessTokenHashOf(verified: { readonly token: string }): string {
+  let ath = athByVerdict.get(verified);
+  if (ath === undefined) athByVerdict.set(verified, ath = accessTokenHash(verified.token));
+  return ath;
 }
 
 function publicJwk(jwk: unknown): jwk is JWK {
@@ -136,7 +148,7 @@ export function createProofVerifier(options: ResolvedDpopOptions, nonces?: Nonce
     if (typeof iat !== 'number' || !Number.isFinite(iat) || iat > now + clockTolerance || (nonces === undefined && iat < now - iatWindow - clockTolerance)) {
       throw new InvalidDpopProofError('dpop_iat_invalid', 'DPoP proof iat outside the accepted window');
     }
-    if (ath !== accessTokenHash(request.accessToken)) throw new InvalidDpopProofError('dpop_ath_mismatch', 'DPoP proof ath mismatch');
+    if (ath !== (request.ath ?? accessTokenHash(request.accessToken))) throw new InvalidDpopProofError('dpop_ath_mismatch', 'DPoP proof ath mismatch');
     return { jkt, jti, iat, nonce: nonces === undefined ? undefined : nonce as string };
   };
 }

@@ -4,10 +4,13 @@ import { emit, type EventHook } from '../events.js';
 import type { KeyStore } from '../keys/store.js';
 import type { KeyQuota } from './quota.js';
 
-/** Remembers proofs for their window: `add()` resolves false for a proof seen before, rejects when it cannot tell. */
+/** Remembers proofs for their window: `add()` says false for a proof seen before, throws or rejects when it cannot tell. */
 export interface ReplayCache {
-  /** Records the proof `jti` of key `jkt` for the window; false when it was already recorded (a replay). */
-  add(jkt: string, jti: string): Promise<boolean>;
+  /**
+   * Records the proof `jti` of key `jkt` for the window; false when it was already recorded (a replay).
+   * This process's memory answers at once; a shared store with a promise.
+   */
+  add(jkt: string, jti: string): boolean | Promise<boolean>;
 }
 
 /** The store key of one proof: hashed, so neither a client's `jti` nor its length reaches the store; length-prefixed, so no two pairs collide. */
@@ -90,8 +93,7 @@ export function createReplayCache({ ttl, memory, quota, shared, onFailure, onEve
   };
   if (shared === undefined) {
     return {
-      // eslint-disable-next-line @typescript-eslint/require-await -- rejects rather than throws, like the shared store
-      async add(jkt, jti) {
+      add(jkt, jti) {
         quota.admit(jkt);
         return counted(jkt, remember(jkt, replayKey(jkt, jti)));
       },

@@ -18,6 +18,8 @@ export interface DpopRequest {
   readonly accessToken: string;
   /** The token's `cnf.jkt`. */
   readonly jkt: string;
+  /** The access token's hash (`accessTokenHashOf()`), when known; computed from `accessToken` otherwise. */
+  readonly ath?: string | undefined;
 }
 
 /** What a request that passed the checks gets. */
@@ -55,7 +57,8 @@ export function createDpopChecker(options: ResolvedDpopOptions, onEvent: EventHo
   });
   async function checkProof(request: DpopRequest): Promise<DpopResult> {
     const proof = await verifyProof(request.proof, request);
-    if (!(await replays.add(proof.jkt, proof.jti))) {
+    const added = replays.add(proof.jkt, proof.jti);
+    if (!(typeof added === 'boolean' ? added : await added)) {
       throw new InvalidDpopProofError('dpop_replayed', 'DPoP proof already used');
     }
     return { jkt: proof.jkt, nonce: nonces === undefined || proof.nonce === undefined ? undefined : nonces.renewal(proof.nonce) };

@@ -10,6 +10,7 @@ import { boundJkt, checkBinding, type DpopMode } from '../dpop/binding.js';
 import { originHtus, requestHtu } from '../dpop/htu.js';
 import { resolveDpopOptions, type DpopOptions } from '../dpop/options.js';
 import { createDpopChecker, type DpopResult } from '../dpop/validate.js';
+import { accessTokenHashOf } from '../dpop/proof.js';
 import type { UserOptions } from '../users/options.js';
 import { createUserResolver } from '../users/resolve-user.js';
 import { createUserInfoClient } from '../users/userinfo.js';
@@ -128,6 +129,21 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
     return error;
   };
 
+  // A cached token's verdict, looked up without a promise; undefined with `cache: false`.
+  const lookup = cachedVerdictOf(establish);
+  // The verdict of a DPoP request: the token's own with the proven key, which is always the token's cnf.jkt
+  // (checkProofKey), so it is one frozen copy per token, made on its first proof, not one per request.
+  const dpopVerdicts = new WeakMap<object, AuthInfo<TClaims>>();
+  const dpopVerdict = (verified: VerifiedToken<TClaims>): AuthInfo<TClaims> => {
+    let made = dpopVerdicts.get(verified);
+    if (made === undefined) {
+      // Frozen: shared by every request of the token, like the verdict itself.
+      made = Object.freeze(withExpirySignal({ ...verified, dpop: Object.freeze({ jkt: boundJkt(verified.claims)! }) }, marker.clockTolerance!));
+      dpopVerdicts.set(verified, made);
+    }
+    return made;
+  };
+
   type Ctx = Parameters<Middleware<AuthState<TClaims, TUser>>>[0];
   type Next = () => Promise<unknown>;
   // With `trace` (somebody subscribes to the authenticate channel), run() stops before next() and
@@ -154,7 +170,8 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
       }
       if (typeof token !== 'string') throw new TypeError('koa-token-guard: getToken must return a string or undefined');
       scheme = credentials?.scheme ?? 'Bearer';
-      verified = await establish(token, ctx.request);
+      // A cached verdict without a promise (lib/core/cached.ts): what establish() would resolve to at once.
+      verified = (lookup?.(token) as VerifiedToken<TClaims> | undefined) ?? await establish(token, ctx.request);
       if (trace !== undefined) describeEstablished(trace, scheme, verified);
       // The binding stage (RFC 9449 7, RFC 8705 3), whatever established the token (JWT or introspection);
       // the proof is never cached, the token's establishment is. A token bound both ways has both checked.
@@ -164,7 +181,7 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
       }
       if (jkt !== undefined) {
         const htu = dpopOptions!.origins === undefined ? requestHtu(ctx) : originHtus(dpopOptions!.origins, ctx.originalUrl);
-        proven = await dpop!.check({ method: ctx.method, htu, proof: credentials!.proof!, accessToken: token, jkt });
+        proven = await dpop!.check({ method: ctx.method, htu, proof: credentials!.proof!, accessToken: token, jkt, ath: accessTokenHashOf(verified) });
       }
     } catch (error) {
       reportRejection(options.onEvent, challenged(error, scheme));
@@ -174,11 +191,12 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
     // before resolveUser, which may call fetchUserInfo(ctx)
     // The cached token stays as it is: the proven key and certificate belong to this request.
     // The verdict carries its own `signal` (lib/core/expiry-signal.ts); a copy with the proven key or certificate gets one too.
-    ctx.state.auth = proven === undefined && thumbprint === undefined ? verified as AuthInfo<TClaims> : withExpirySignal({
-      ...verified,
-      ...(proven === undefined ? {} : { dpop: Object.freeze({ jkt: proven.jkt }) }),
-      ...(thumbprint === undefined ? {} : { mtls: Object.freeze({ thumbprint }) }),
-    }, marker.clockTolerance!);
+    ctx.state.auth = proven === undefined && thumbprint === undefined ? verified as AuthInfo<TClaims>
+      : thumbprint === undefined ? dpopVerdict(verified) : withExpirySignal({
+        ...verified,
+        ...(proven === undefined ? {} : { dpop: Object.freeze({ jkt: proven.jkt }) }),
+        mtls: Object.freeze({ thumbprint }),
+      }, marker.clockTolerance!);
     if (challengeFor === undefined && marker.resourceMetadata === undefined) {
       ctx.state.user = resolveUser === undefined ? verified.claims as TUser : await resolveUser(verified.claims, ctx);
       if (trace !== undefined) return scheme;
@@ -224,7 +242,7 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
   // refuse it (no DPoP or certificate binding, no other token location, no user to resolve), is served
   // synchronously up to next(): no promise or await of its own. Anything else, misses included, goes through run().
   const cached = dpop === undefined && mtls === undefined && getToken === undefined && !locations.query && !locations.body && resolveUser === undefined
-    ? cachedVerdictOf(establish) : undefined;
+    ? lookup : undefined;
   // Refusals further down get resource_metadata as in run() (there is no DPoP challenge here).
   const rechallenge = (error: unknown): never => {
     throw challenged(error, 'Bearer');

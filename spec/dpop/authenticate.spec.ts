@@ -74,6 +74,31 @@ describe('dpop/authenticate: DPoP-bound tokens through authenticate() (RFC 9449)
     });
   });
 
+  describe('ctx.state.auth of a DPoP request', () => {
+    it('is frozen, with dpop.jkt and signal, and one object per token: a middleware cannot change what the next request of the token sees', async () => {
+      const seen: unknown[] = [];
+      const s = await start({}, {}, (app) => app.use(async (ctx, next) => {
+        await next();
+        const auth = ctx.state.auth!;
+        seen.push(auth);
+        expect(Object.isFrozen(auth)).to.equal(true);
+        expect(() => {
+          (auth as { dpop?: unknown }).dpop = { jkt: 'another' };
+        }).to.throw(TypeError);
+        expect(auth.signal).to.be.instanceOf(AbortSignal);
+        expect(auth.signal.aborted).to.equal(false);
+      }));
+      const token = await issuer.sign({}, { dpopKey: key });
+      for (let i = 0; i < 2; i++) {
+        const reply = await s.send('/messages', { headers: dpop(token, await key.proof({ method: 'GET', url: `${s.origin}/messages`, accessToken: token })) });
+        expect(reply.status).to.equal(200);
+        expect(reply.json()).to.deep.equal({ sub: 'test-user', dpop: { jkt: key.jkt } });
+      }
+      expect(seen).to.have.length(2);
+      expect(seen[0]).to.equal(seen[1]);
+    });
+  });
+
   describe('challenges (RFC 9449 7.1)', () => {
     it('a request without credentials gets Bearer first, then DPoP algs', async () => {
       const s = await start({});
@@ -207,6 +232,18 @@ describe('dpop/authenticate: DPoP-bound tokens through authenticate() (RFC 9449)
       expect((await s.send('/messages', { headers: dpop(token, proof) })).status).to.equal(200);
       const again = await s.send('/messages', { headers: dpop(token, proof) });
       expect(again.headers['www-authenticate']).to.equal(`DPoP error="invalid_dpop_proof", error_description="DPoP proof already used", algs="${ALGS}"`);
+    });
+
+    it('is checked against the token it came with on every request: ath of another token is refused while the token is cached (RFC 9449 4.3 step 11)', async () => {
+      const s = await start({});
+      const token = await issuer.sign({}, { dpopKey: key });
+      const another = await issuer.sign({ jti: 'another' }, { dpopKey: key });
+      const url = `${s.origin}/messages`;
+      expect((await s.send('/messages', { headers: dpop(token, await key.proof({ method: 'GET', url, accessToken: token })) })).status).to.equal(200);
+      const reply = await s.send('/messages', { headers: dpop(token, await key.proof({ method: 'GET', url, accessToken: another })) });
+      expect(reply.status).to.equal(401);
+      expect(reply.headers['www-authenticate']).to.equal(`DPoP error="invalid_dpop_proof", error_description="DPoP proof ath mismatch", algs="${ALGS}"`);
+      expect((await s.send('/messages', { headers: dpop(another, await key.proof({ method: 'GET', url, accessToken: another })) })).status).to.equal(200);
     });
 
     it('by another key than cnf.jkt is refused', async () => {

@@ -14,6 +14,9 @@ import { useRedisServer } from '../support/redis.js';
 import { rejection } from '../support/rejection.js';
 import { dpop, serve } from './support.js';
 
+// Memory answers at once (and throws at once); a shared store with a promise: one promise either way here.
+const adding = async (cache: ReturnType<typeof createReplayCache>, jkt: string, jti: string): Promise<boolean> => cache.add(jkt, jti);
+
 describe('dpop/replay: each proof jti is accepted once within its window', () => {
   it('hashes jti together with the key thumbprint: same jti under another key is another proof', () => {
     expect(replayKey('key-a', 'j')).to.not.equal(replayKey('key-b', 'j'));
@@ -61,7 +64,7 @@ describe('dpop/replay: each proof jti is accepted once within its window', () =>
       let now = 1_000_000;
       const cache = createReplayCache({ ttl: 160, memory: new MemoryReplayStore(8, () => now), quota: new KeyQuota(3, 160, 8, () => now), shared: undefined, onFailure: 'memory', onEvent: undefined });
       await fill(cache, 'flooder', 3);
-      const error = await rejection(cache.add('flooder', 'one-more'));
+      const error = await rejection(adding(cache, 'flooder', 'one-more'));
       expect(error).to.be.instanceOf(DpopKeyQuotaError);
       expect({ status: error.status, code: error.code, headers: error.headers }).to.deep.equal({ status: 429, code: 'dpop_key_quota_exceeded', headers: { 'Retry-After': '170' } });
       expect(await cache.add('other', 'j')).to.equal(true);
@@ -75,10 +78,10 @@ describe('dpop/replay: each proof jti is accepted once within its window', () =>
       await fill(cache, 'a', 4);
       await fill(cache, 'b', 3);
       await fill(cache, 'c', 1);
-      expect((await rejection(cache.add('a', 'x'))).status).to.equal(429); // over its quota
-      expect((await rejection(cache.add('b', 'x'))).status).to.equal(429); // 3 of 8 held by 3 keys
-      expect((await rejection(cache.add('c', 'x'))).status).to.equal(503);
-      expect((await rejection(cache.add('d', 'x'))).status).to.equal(503);
+      expect((await rejection(adding(cache, 'a', 'x'))).status).to.equal(429); // over its quota
+      expect((await rejection(adding(cache, 'b', 'x'))).status).to.equal(429); // 3 of 8 held by 3 keys
+      expect((await rejection(adding(cache, 'c', 'x'))).status).to.equal(503);
+      expect((await rejection(adding(cache, 'd', 'x'))).status).to.equal(503);
     });
 
     it('holds the quota with a shared store too, before the store is asked (per process)', async () => {
@@ -86,7 +89,7 @@ describe('dpop/replay: each proof jti is accepted once within its window', () =>
       const store: KeyStore = { get: () => Promise.resolve(undefined), set: () => Promise.resolve(), lock: () => Promise.resolve(++locks > 0) };
       const cache = createReplayCache({ ttl: 60, memory: new MemoryReplayStore(8), quota: new KeyQuota(2, 60, 8), shared: store, onFailure: 'memory', onEvent: undefined });
       await fill(cache, 'flooder', 2);
-      expect(await rejection(cache.add('flooder', 'x'))).to.be.instanceOf(DpopKeyQuotaError);
+      expect(await rejection(adding(cache, 'flooder', 'x'))).to.be.instanceOf(DpopKeyQuotaError);
       expect(locks).to.equal(2);
       expect(await cache.add('other', 'x')).to.equal(true);
     });
@@ -127,7 +130,7 @@ describe('dpop/replay: each proof jti is accepted once within its window', () =>
       const failing: KeyStore = { get: () => Promise.resolve(undefined), set: () => Promise.resolve(), lock: () => Promise.reject(new Error('down')) };
       const cache = createReplayCache({ ttl: 60, memory: new MemoryReplayStore(10), quota: new KeyQuota(10, 60, 10), shared: failing, onFailure: 'unavailable', onEvent: undefined });
       let error: unknown;
-      await cache.add('jkt', 'j').catch((e: unknown) => {
+      await adding(cache, 'jkt', 'j').catch((e: unknown) => {
         error = e;
       });
       expect(error).to.be.instanceOf(DpopReplayUnavailableError);
@@ -147,7 +150,7 @@ describe('dpop/replay: each proof jti is accepted once within its window', () =>
       }));
       try {
         const caches = clients.map((client) => createReplayCache({ ttl: 60, memory: new MemoryReplayStore(10), quota: new KeyQuota(10, 60, 10), shared: redisStore(client), onFailure: 'memory', onEvent: undefined }));
-        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => caches[i % 2]!.add('jkt', 'same-jti')));
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => adding(caches[i % 2]!, 'jkt', 'same-jti')));
         expect(results.filter(Boolean)).to.have.length(1);
         expect(await clients[0]!.pTTL(replayKey('jkt', 'same-jti'))).to.be.within(59_000, 60_000);
       } finally {
