@@ -91,7 +91,8 @@ export class VerifiedTokenCache {
 export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
+    // Most claim values are primitives: no call for them.
+    for (const inner of Object.values(value)) if (inner !== null && typeof inner === 'object') deepFreeze(inner);
   }
   return value;
 }

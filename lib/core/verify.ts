@@ -267,9 +267,6 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
   // its success is shared: a refusal is verified again per request, so each gets its own error (and
   // its own token_rejected event), as without sharing.
   const pending = new Map<string, Promise<VerifiedJwt<TClaims>>>();
-  const settled = (token: string) => () => {
-    pending.delete(token);
-  };
   const verifyCached: Verifier<TClaims> = cache === undefined ? verifyToken : (token, caller) => {
     // A cached token passed every check of verifyToken, the canonical-form one included.
     const hit = cache.get<TClaims>(token);
@@ -278,7 +275,8 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     if (shared !== undefined) return shared.catch(() => verifyToken(token, caller));
     const result = verifyToken(token, caller);
     pending.set(token, result);
-    result.then(settled(token), settled(token));
+    const settled = (): void => void pending.delete(token);
+    result.then(settled, settled);
     return result;
   };
 
