@@ -171,7 +171,7 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
       if (typeof token !== 'string') throw new TypeError('koa-token-guard: getToken must return a string or undefined');
       scheme = credentials?.scheme ?? 'Bearer';
       // A cached verdict without a promise (lib/core/cached.ts): what establish() would resolve to at once.
-      verified = (lookup?.(token) as VerifiedToken<TClaims> | undefined) ?? await establish(token, ctx.request);
+      verified = (missed?.(token) as VerifiedToken<TClaims> | undefined) ?? await establish(token, ctx.request);
       if (trace !== undefined) describeEstablished(trace, scheme, verified);
       // The binding stage (RFC 9449 7, RFC 8705 3), whatever established the token (JWT or introspection);
       // the proof is never cached, the token's establishment is. A token bound both ways has both checked.
@@ -243,6 +243,8 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
   // synchronously up to next(): no promise or await of its own. Anything else, misses included, goes through run().
   const cached = dpop === undefined && mtls === undefined && getToken === undefined && !locations.query && !locations.body && resolveUser === undefined
     ? lookup : undefined;
+  // run() looks the token up itself only where hit() has not just done so (a plain Bearer miss would pay twice).
+  const missed = cached === undefined ? lookup : undefined;
   // Refusals further down get resource_metadata as in run() (there is no DPoP challenge here).
   const rechallenge = (error: unknown): never => {
     throw challenged(error, 'Bearer');
