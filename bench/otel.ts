@@ -7,7 +7,9 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { KoaTokenGuardInstrumentation } from '../lib/opentelemetry/index.js';
+import { loadOpenTelemetry } from './lib.js';
+
+const { KoaTokenGuardInstrumentation } = await loadOpenTelemetry();
 
 /** Counts the spans it is handed, and drops them. */
 class DroppingExporter implements SpanExporter {

@@ -10,11 +10,13 @@ import { execFileSync } from 'node:child_process';
 import { tracingChannel } from 'node:diagnostics_channel';
 import { cpus } from 'node:os';
 import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
-import { authenticate, requireScopes, TRACING_CHANNELS } from '../lib/index.js';
+import { lib } from './lib.js';
 import { dpopClient } from './dpop.js';
 import { instrument } from './otel.js';
 import { INTROSPECTION_CLIENT } from './server.js';
 import { AUDIENCE, benchKeys, hasTaskset, OPAQUE_TOKEN, quick, SCOPE, signTokens, startIssuer } from './support.js';
+
+const { authenticate, requireScopes, TRACING_CHANNELS } = lib;
 
 const OPS = quick ? 1_000 : 4_000;
 const ROUNDS = quick ? 3 : 7;

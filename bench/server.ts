@@ -7,11 +7,12 @@ import Router from '@koa/router';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import jwt from 'koa-jwt';
 import { koaJwtSecret } from 'jwks-rsa';
-import * as lib from '../lib/index.js';
-import { authenticate, requireScopes } from '../lib/index.js';
+import { lib } from './lib.js';
 import { AUDIENCE, SCOPE } from './support.js';
 
 export type Target = 'koa' | 'floor' | 'ours' | 'ours-noguard' | 'ours-otel' | 'ours-otelbase' | 'ours-nocache' | 'jose' | 'koa-jwt' | 'ours-introspection' | 'ours-dpop';
+
+const { authenticate, requireScopes } = lib;
 
 /** Features whose rows the bench adds once they exist in lib/ (introspection, DPoP). */
 export const features = {

@@ -1,5 +1,6 @@
 // Smoke check of the benchmark targets (not a benchmark): each app the bench loads answers 200 to a
 // valid token and refuses a request without one, so `npm run bench` never measures a broken route.
+import './use-sources.js';
 import { expect } from 'chai';
 import { app, features, type Target } from '../../bench/server.js';
 import { dpopClient } from '../../bench/dpop.js';
