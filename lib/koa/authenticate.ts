@@ -181,7 +181,8 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
       }
       if (jkt !== undefined) {
         const htu = dpopOptions!.origins === undefined ? requestHtu(ctx) : originHtus(dpopOptions!.origins, ctx.originalUrl);
-        proven = await dpop!.check({ method: ctx.method, htu, proof: credentials!.proof!, accessToken: token, jkt, ath: accessTokenHashOf(verified) });
+        // The verdict's remembered ath only for the very token it was established for (always so: it is looked up by it).
+        proven = await dpop!.check({ method: ctx.method, htu, proof: credentials!.proof!, accessToken: token, jkt, ath: verified.token === token ? accessTokenHashOf(verified) : undefined });
       }
     } catch (error) {
       reportRejection(options.onEvent, challenged(error, scheme));
