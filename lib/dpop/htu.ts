@@ -95,6 +95,8 @@ function routedPath(target: string): string | undefined {
 export function requestHtu(req: HtuRequest): string | undefined {
   const { protocol, host, originalUrl } = req;
   // A pure function of these three, and two URL parses per request (issue 23): remembered for the URLs in use.
+  // Unambiguous where it matters: a host or path with a space never has a URL, so a key that splits two
+  // ways can only ever map to "none".
   const key = `${protocol} ${host} ${originalUrl}`;
   const known = requestHtus.get(key);
   if (known !== undefined) return known === NOT_NORMAL ? undefined : known;
