@@ -251,7 +251,7 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
       if (payload[name] !== undefined && typeof payload[name] !== 'string') throw new InvalidTokenError('claim_invalid', 'invalid claim');
     }
     // Only signed tokens get here, so forgeries never cost this scan (RFC 7515 4, RFC 7519 4: no duplicate names).
-    if (tokenJsonDefect(token, MAX_JSON_DEPTH) !== undefined) throw new InvalidTokenError('token_malformed', 'malformed token');
+    if (tokenJsonDefect(token, MAX_JSON_DEPTH, [header, payload]) !== undefined) throw new InvalidTokenError('token_malformed', 'malformed token');
     const scopes = parseScopes(payload, options.scopeClaims);
     // `signal` (ctx.state.auth.signal) is defined on the verdict itself, so a cached token needs no wrapper per request.
     const verified: VerifiedJwt<TClaims> = deepFreeze(withExpirySignal({ token, source: 'jwt' as const, header, claims: payload as TClaims & AccessTokenClaims, scopes }, options.clockTolerance));

@@ -135,7 +135,7 @@ export function createProofVerifier(options: ResolvedDpopOptions, nonces?: Nonce
       throw new InvalidDpopProofError('dpop_proof_malformed', 'malformed DPoP proof', { cause: error });
     }
     // jose called the resolver before any signature check: the header is set.
-    if (header!.b64 !== undefined || tokenJsonDefect(proof, MAX_JSON_DEPTH) !== undefined) throw new InvalidDpopProofError('dpop_proof_malformed', 'malformed DPoP proof');
+    if (header!.b64 !== undefined || tokenJsonDefect(proof, MAX_JSON_DEPTH, [header!, payload]) !== undefined) throw new InvalidDpopProofError('dpop_proof_malformed', 'malformed DPoP proof');
     const { jti, htm, htu, iat, ath } = payload as Record<string, unknown>;
     if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) throw new InvalidDpopProofError('dpop_jti_invalid', 'invalid DPoP proof jti');
     if (htm !== request.method) throw new InvalidDpopProofError('dpop_htm_mismatch', 'DPoP proof htm mismatch');

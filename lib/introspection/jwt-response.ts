@@ -37,8 +37,9 @@ export async function verifyJwtAnswer(jwt: string, options: JwtAnswerOptions): P
   const keySet = await options.keySet();
   if (keySet === undefined) throw invalid('issuer not accepted');
   let payload: Record<string, unknown>;
+  let protectedHeader: object;
   try {
-    ({ payload } = await jwtVerify(jwt, (header: JWSHeaderParameters) => keySet.getKey(header), {
+    ({ payload, protectedHeader } = await jwtVerify(jwt, (header: JWSHeaderParameters) => keySet.getKey(header), {
       issuer: options.issuer,
       audience: options.clientId,
       typ: 'token-introspection+jwt',
@@ -51,7 +52,7 @@ export async function verifyJwtAnswer(jwt: string, options: JwtAnswerOptions): P
     throw invalid((cause as Error)?.message ?? 'verification failed', cause);
   }
   // RFC 7515 4, RFC 7519 4: a signer keeping the first of two members and us the last would disagree on the answer.
-  if (tokenJsonDefect(jwt, options.maxJsonDepth) !== undefined) throw invalid('malformed JSON');
+  if (tokenJsonDefect(jwt, options.maxJsonDepth, [protectedHeader, payload]) !== undefined) throw invalid('malformed JSON');
   const answer = payload.token_introspection;
   if (answer === null || typeof answer !== 'object' || Array.isArray(answer)) throw invalid('no token_introspection object');
   const { iss } = answer as { iss?: unknown };

@@ -52,12 +52,29 @@ describe('core/token-shape', () => {
 
   describe('tokenJsonDefect', () => {
     const token = (header: string, payload: string | Uint8Array) => `${base64url.encode(header)}.${base64url.encode(payload)}.c2ln`;
+    // What jose hands over after verifying: the two segments as JSON.parse made them.
+    const parsed = (header: string, payload: string): [object, object] => [JSON.parse(header) as object, JSON.parse(payload) as object];
+    const defect = (header: string, payload: string) => tokenJsonDefect(token(header, payload), 32, parsed(header, payload));
 
     it('checks both the header and the payload, and refuses bytes that are not UTF-8', () => {
-      expect(tokenJsonDefect(token('{"alg":"ES256"}', '{"sub":"a"}'), 32)).to.equal(undefined);
-      expect(tokenJsonDefect(token('{"alg":"ES256","alg":"none"}', '{}'), 32)).to.equal('duplicate_member');
-      expect(tokenJsonDefect(token('{}', '{"sub":"a","sub":"b"}'), 32)).to.equal('duplicate_member');
-      expect(tokenJsonDefect(token('{}', Uint8Array.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d])), 32)).to.equal('not_utf8');
+      expect(defect('{"alg":"ES256"}', '{"sub":"a"}')).to.equal(undefined);
+      expect(defect('{"alg":"ES256","alg":"none"}', '{}')).to.equal('duplicate_member');
+      expect(defect('{}', '{"sub":"a","sub":"b"}')).to.equal('duplicate_member');
+      expect(tokenJsonDefect(token('{}', Uint8Array.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d])), 32, [{}, {}])).to.equal('not_utf8');
+    });
+
+    it('judges every text as jsonDefect does, by counting member names against what was parsed', () => {
+      const texts = [
+        '{}', '{"a":1,"b":[1,2,{"a":2}],"c":{"a":3}}', '{"a":"\\"a\\":1","b":"{\\"a\\":1,\\"a\\":2}"}', '{"a":1,"A":2,"a ":3}',
+        '{ "a" : 1 , "b" :\n2 }', '{"\\\\":1,"\\\\\\\\":2}', '{"k":"a","v":"k"}', '{"a":[{"a":1},{"a":2}],"b":[[{"c":{}}]]}',
+        '{"a":1,"a":2}', '{"a":1,"\\u0061":2}', '{"a" :1,\n"a"\t: 2}', '{"x":[{"y":{"a":1,"b":2,"a":3}}]}', '{"\\"":1,"\\u0022":2}',
+        '{"":1,"":2}', '{"__proto__":1,"__proto__":2}', '{"__proto__":{"a":1}}', '{"a":{"b":1,"b":1},"c":2}',
+        `{"a":${'{"a":'.repeat(29)}1${'}'.repeat(29)}}`, `{"a":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`,
+      ];
+      for (const text of texts) {
+        expect(defect('{"alg":"ES256"}', text), text).to.equal(jsonDefect(text, 32));
+        expect(defect(text, '{"sub":"a"}'), text).to.equal(jsonDefect(text, 32));
+      }
     });
   });
 });
