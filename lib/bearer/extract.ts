@@ -83,6 +83,16 @@ export function plainBearerToken(rawHeaders: readonly string[]): string | undefi
   return value !== undefined && PLAIN_BEARER.test(value) ? value.slice(7) : undefined;
 }
 
+/**
+ * A token `plainBearerToken()` read, when it is a well-formed b64token: then it is exactly what
+ * `extractToken()` would return for that request with no other token location (the header is `Bearer`, one
+ * space, this). Undefined otherwise, and `extractToken()` judges the request. On a cache miss, it keeps the
+ * very string the look-up hashed, instead of reading the header again.
+ */
+export function wellFormedPlainBearer(token: string): string | undefined {
+  return B64TOKEN.test(token) ? token : undefined;
+}
+
 const fromHeader = (value: string | undefined): string | undefined => tokenOfScheme(value, 'bearer');
 
 function parameter(value: unknown, where: string): string | undefined {

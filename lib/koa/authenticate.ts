@@ -1,5 +1,5 @@
 import type { Middleware, ParameterizedContext } from 'koa';
-import { extractToken, plainBearerToken } from '../bearer/extract.js';
+import { extractToken, plainBearerToken, wellFormedPlainBearer } from '../bearer/extract.js';
 import { cachedVerdictOf } from '../core/cached.js';
 import type { AccessTokenClaims, VerifiedToken } from '../core/verify.js';
 import { createEstablisher, type EstablishOptions } from '../core/establish.js';
@@ -148,7 +148,8 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
   type Next = () => Promise<unknown>;
   // With `trace` (somebody subscribes to the authenticate channel), run() stops before next() and
   // returns the scheme: the span is authentication only, and traced() calls next() outside it.
-  async function run(ctx: Ctx, next: Next, trace: AuthenticateChannelContext | undefined): Promise<'Bearer' | 'DPoP' | undefined> {
+  // `read`: the plain Bearer token the middleware read and found no verdict for (nothing else may carry a token then).
+  async function run(ctx: Ctx, next: Next, trace: AuthenticateChannelContext | undefined, read?: string): Promise<'Bearer' | 'DPoP' | undefined> {
     (ctx.state as Record<symbol, AuthContext>)[AUTH_CONTEXT] = marker;
     let verified: VerifiedToken<TClaims>;
     let thumbprint: string | undefined;
@@ -156,7 +157,7 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
     let proven: DpopResult | undefined;
     try {
       const credentials = dpop === undefined ? undefined : readDpopCredentials(ctx, locations);
-      const token = credentials?.token ?? (getToken ? await getToken(ctx) : extractToken(ctx, locations));
+      const token = credentials?.token ?? (read !== undefined ? wellFormedPlainBearer(read) : undefined) ?? (getToken ? await getToken(ctx) : extractToken(ctx, locations));
       if (token === undefined || token === null) {
         if (optional) {
           if (trace !== undefined) {
@@ -244,27 +245,27 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
   // synchronously up to next(): no promise or await of its own. Anything else, misses included, goes through run().
   const cached = dpop === undefined && mtls === undefined && getToken === undefined && !locations.query && !locations.body && resolveUser === undefined
     ? lookup : undefined;
-  // run() looks the token up itself only where hit() has not just done so (a plain Bearer miss would pay twice).
+  // run() looks the token up itself only where the middleware has not just done so (a plain Bearer miss would pay twice).
   const missed = cached === undefined ? lookup : undefined;
   // Refusals further down get resource_metadata as in run() (there is no DPoP challenge here).
   const rechallenge = (error: unknown): never => {
     throw challenged(error, 'Bearer');
   };
-  const hit = cached === undefined ? undefined : (ctx: Ctx, next: Next): Promise<unknown> | undefined => {
+  // Nothing is made per request for tracing unless somebody subscribes: one hasSubscribers check.
+  const middleware: Middleware<AuthState<TClaims, TUser>> = function authenticateMiddleware(ctx, next) {
+    if (tracing.authenticate.hasSubscribers) return traced(ctx, next);
+    if (cached === undefined) return run(ctx, next, undefined);
     const token = plainBearerToken(ctx.req.rawHeaders);
-    const verified = token === undefined ? undefined : cached(token) as VerifiedToken<TClaims> | undefined;
+    if (token === undefined) return run(ctx, next, undefined);
+    const verified = cached(token) as VerifiedToken<TClaims> | undefined;
+    // A miss goes on with the token as read here: the string the look-up hashed, not a second copy.
+    if (verified === undefined) return run(ctx, next, undefined, token);
     // A bound token (cnf) is refused as Bearer, or its certificate checked: run() says which.
-    if (verified === undefined || (verified.claims as { cnf?: unknown }).cnf !== undefined) return undefined;
+    if ((verified.claims as { cnf?: unknown }).cnf !== undefined) return run(ctx, next, undefined);
     (ctx.state as Record<symbol, AuthContext>)[AUTH_CONTEXT] = marker;
     ctx.state.auth = verified as AuthInfo<TClaims>;
     ctx.state.user = verified.claims as TUser;
     return marker.resourceMetadata === undefined ? next() : next().catch(rechallenge);
-  };
-
-  // Nothing is made per request for tracing unless somebody subscribes: one hasSubscribers check.
-  const middleware: Middleware<AuthState<TClaims, TUser>> = function authenticateMiddleware(ctx, next) {
-    if (tracing.authenticate.hasSubscribers) return traced(ctx, next);
-    return (hit === undefined ? undefined : hit(ctx, next)) ?? run(ctx, next, undefined);
   };
   shareKeySets(establish, middleware);
   registerResourceServer(middleware, audiences, factsOf(options));

@@ -128,6 +128,26 @@ describe('koa/authenticate: the hit path', () => {
     });
   });
 
+  it('judges a miss read in its plain form as the full path does: each header a new token, the first request of each', async () => {
+    const { app, states } = probedApp({ issuer: provider.issuer, audience: provider.audience });
+    const cases: Array<[(token: string) => string, [number, string | undefined]]> = [
+      [(t) => `Bearer ${t}`, [204, undefined]],
+      [(t) => `bearer ${t}`, [204, undefined]],
+      [(t) => `Bearer  ${t}`, [204, undefined]],
+      [(t) => `Bearer ${t}  `, [204, undefined]],
+      [(t) => `Bearer ${t} x`, [400, 'Bearer realm="api", error="invalid_request", error_description="more than one bearer token"']],
+      [(t) => `Bearer ${t}=x`, [400, 'Bearer realm="api", error="invalid_request", error_description="malformed Authorization header"']],
+      [(t) => `Bearer ${t},`, [400, 'Bearer realm="api", error="invalid_request", error_description="malformed Authorization header"']],
+    ];
+    const tokens: string[] = [];
+    for (const [header, expected] of cases) {
+      const token = await provider.sign();
+      expect(summary(await request(app, '/', { headers: { authorization: header(token) } })), header('<token>')).to.deep.equal(expected);
+      if (expected[0] === 204) tokens.push(token);
+    }
+    expect(states.map((state) => state.auth?.token)).to.deep.equal(tokens);
+  });
+
   it('serves a cached introspected token in the same turn, with one call to the authorization server', async () => {
     const server = await introspectionServer();
     try {
