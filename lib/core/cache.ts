@@ -19,6 +19,17 @@ export interface TokenCacheOptions {
   readonly maxTokenAge: number | undefined;
 }
 
+/**
+ * Where a token is kept in the verified-token cache: its last 64 characters. A Map hashes every new
+ * string it is given, and each request's header is a new string: hashing a whole 700-character token
+ * cost about 1.4 µs per look-up, its tail 0.3 µs with the full comparison of a hit included. The tail of
+ * a JWS is its signature, which no two valid tokens share, and an entry is served only to the very token
+ * it holds (`===`), so a made-up token with a cached token's tail is a miss, verified in full, never stored.
+ */
+export function cacheKeyOf(token: string): string {
+  return token.length <= 64 ? token : token.slice(-64);
+}
+
 interface Entry {
   readonly verified: VerifiedJwt<object>;
   /** Milliseconds since the epoch from which the entry must not be served. */
@@ -56,10 +67,11 @@ export class VerifiedTokenCache {
   }
 
   get<T extends object>(token: string): VerifiedJwt<T> | undefined {
-    const entry = this.#lru.get(token);
-    if (entry === undefined) return undefined;
+    const key = cacheKeyOf(token);
+    const entry = this.#lru.get(key);
+    if (entry === undefined || entry.verified.token !== token) return undefined;
     if (Date.now() >= entry.expiresAt || (entry.source !== undefined && entry.source.keyGeneration !== entry.generation)) {
-      this.#lru.delete(token);
+      this.#lru.delete(key);
       return undefined;
     }
     return entry.verified as VerifiedJwt<T>;
@@ -81,9 +93,10 @@ export class VerifiedTokenCache {
       expiresAt = Math.min(expiresAt, (Math.floor(iat + maxTokenAge + clockTolerance) + 1) * 1000);
     }
     if (expiresAt <= now) return;
+    const key = cacheKeyOf(token);
     // Full: the newcomer would evict a token in use; only one seen before is worth that.
-    if (this.#lru.size >= this.#options.max && !this.#lru.has(token) && !this.#doorkeeper.seenBefore(token)) return;
-    this.#lru.set(token, { verified, expiresAt, source, generation });
+    if (this.#lru.size >= this.#options.max && !this.#lru.has(key) && !this.#doorkeeper.seenBefore(token)) return;
+    this.#lru.set(key, { verified, expiresAt, source, generation });
   }
 }
 

@@ -62,6 +62,35 @@ describe('core/cache: the verified-token cache', () => {
     expect(signatureChecks).to.equal(5);
   });
 
+  it("serves a verdict only to the very token it holds: another token ending in a cached token's signature is verified in full, refused, and leaves the cached one in place", async () => {
+    const verify = verifierFor();
+    const token = await provider.sign({ sub: 'alice' });
+    const other = await provider.sign({ sub: 'mallory' });
+    // The cache keeps a token under its last 64 characters, all signature here.
+    const sameTail = `${other.slice(0, other.lastIndexOf('.'))}.${token.slice(token.lastIndexOf('.') + 1)}`;
+    expect(sameTail.slice(-64)).to.equal(token.slice(-64));
+    const first = await verify(token);
+    expect((await rejection(verify(sameTail))).code).to.equal('signature_invalid');
+    expect((await rejection(verify(sameTail))).code).to.equal('signature_invalid');
+    expect(signatureChecks).to.equal(3);
+    expect(await verify(token)).to.equal(first);
+    expect(signatureChecks).to.equal(3);
+  });
+
+  it('never hands a pending verification to another token with the same tail, whichever comes first', async () => {
+    const verify = verifierFor();
+    for (const forgedFirst of [false, true]) {
+      const token = await provider.sign();
+      const other = await provider.sign({ sub: 'mallory' });
+      const sameTail = `${other.slice(0, other.lastIndexOf('.'))}.${token.slice(token.lastIndexOf('.') + 1)}`;
+      const [a, b] = forgedFirst ? [rejection(verify(sameTail)), verify(token)] : [verify(token), rejection(verify(sameTail))];
+      const [real, forged] = forgedFirst ? [await b, await a] : [await a, await b];
+      expect(real.token).to.equal(token);
+      expect((forged as { code?: string }).code).to.equal('signature_invalid');
+    }
+    expect(signatureChecks).to.equal(4);
+  });
+
   it('checks every token again with cache: false', async () => {
     const verify = verifierFor({ cache: false });
     const token = await provider.sign();
