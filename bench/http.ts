@@ -69,7 +69,7 @@ const scenarios: Scenario[] = ([
   }))),
 ] satisfies Scenario[]).filter((s) => !process.env.BENCH_ROWS || s.id === 'koa' || s.id === 'koa-header' || (s.id === 'ours-reuse' && /otel/.test(process.env.BENCH_ROWS)) || new RegExp(process.env.BENCH_ROWS).test(s.id));
 
-async function startServer(target: Target, env: NodeJS.ProcessEnv, pin: boolean): Promise<{ child: ChildProcess; port: number }> {
+export async function startServer(target: Target, env: NodeJS.ProcessEnv, pin: boolean): Promise<{ child: ChildProcess; port: number }> {
   const profile = process.env.BENCH_PROFILE;
   const node = [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}/${target}`] : []), '--import', 'tsx', 'bench/server.ts', target];
   const child = pin ? spawn('taskset', ['-c', '0', process.execPath, ...node], { env, stdio: ['ignore', 'pipe', 'inherit'] })

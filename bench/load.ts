@@ -3,7 +3,7 @@
 // token sequence (bench/wrk.lua says how) and report the same figures, with the CPU share of the server
 // and of the generator over the run, so a load-bound baseline shows.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -51,6 +51,32 @@ export function cpuTime(pid: number | 'self', children = false): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/**
+ * CPU time in µs of a process's threads, from /proc/<pid>/task: `main` (the event loop's thread) and
+ * `other` (V8's GC and compiler helpers, libuv's pool). A thread that ended is missing, so read it only
+ * while the process runs.
+ */
+export function threadCpuTime(pid: number): { main: number; other: number } {
+  let main = 0;
+  let other = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const us = (Number(fields[11]) + Number(fields[12])) * TICK_US;
+        if (tid === String(pid)) main += us;
+        else other += us;
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    return { main: Number.NaN, other: Number.NaN };
+  }
+  return { main, other };
 }
 
 export function hasWrk(): boolean {

@@ -60,3 +60,40 @@ export function checkTargets(rows: ReadonlyMap<string, Row>): Check[] {
   if (dpop && oneCheck) check('DPoP (cached token + proof) ÷ Koa + one raw jose jwtVerify (req/s)', dpop.rps / oneCheck.rps, 0.9);
   return checks;
 }
+
+/** One side of a paired comparison (bench/pairs.ts): medians over rounds, and CPU per request by thread. */
+export interface PairSide {
+  rps: number;
+  /** Milliseconds. */
+  p99: number;
+  cpuUs: number;
+  /** The event loop's thread, µs per request over the rounds. */
+  mainUs: number;
+  /** Every other thread (GC and compiler helpers, libuv's pool), µs per request over the rounds. */
+  otherUs: number;
+  bad: number;
+  repeated: boolean;
+}
+
+export interface PairResult {
+  id: string;
+  what: string;
+  a: PairSide;
+  b: PairSide;
+  /** Median over rounds of B's req/s ÷ A's, each round's two figures measured at the same time. */
+  ratio: number;
+  low: number;
+  high: number;
+}
+
+// The goals of issue 23 by pair id: what B ÷ A must reach (req/s, the same comparisons as checkTargets).
+const PAIR_GOALS: Readonly<Record<string, number>> = {
+  'reuse': 0.9, 'introspected': 0.9, 'cache': 0.97, 'fresh-ES256': 0.95, 'fresh-RS256': 0.95, 'fresh-EdDSA': 0.95, 'dpop': 0.9,
+};
+
+export function checkPairs(results: readonly PairResult[]): Array<{ id: string; goal: number; met: boolean }> {
+  return results.map((r) => {
+    const goal = PAIR_GOALS[r.id] ?? Number.NaN;
+    return { id: r.id, goal, met: r.ratio >= goal };
+  });
+}

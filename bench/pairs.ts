@@ -1,0 +1,139 @@
+// Paired HTTP rows: the two servers of a comparison run AT THE SAME TIME, both pinned to core 0, each loaded
+// by its own wrk on core 1. The core's time is shared fairly between two busy processes, so the ratio of
+// their request rates is the inverse ratio of their CPU per request, and whatever slows the shared machine
+// (a neighbour on the host) slows both alike. On this machine, sequential rows of one run move by ±15–25 %
+// between rounds; the per-round ratio of a pair by about ±2 %. What the http bench's goals compare, measured
+// this way: each ratio is B ÷ A, per round, median over rounds, with its range.
+//   BENCH_QUICK=1            2 rounds of 3 s
+//   BENCH_PAIR_ROUNDS, BENCH_PAIR_DURATION (s) override 6 rounds of 8 s
+//   BENCH_PAIRS=regex        only the pairs whose id matches
+//   BENCH_PROFILE=dir        servers run with --cpu-prof (bench/http.ts startServer)
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { startServer } from './http.js';
+import { LoadGenerator, threadCpuTime, type Measure } from './load.js';
+import { features, type Target } from './server.js';
+import { benchKeys, hasTaskset, median, OPAQUE_TOKEN, quick, signTokens, startIssuer, type BenchAlg } from './support.js';
+import { dpopClient } from './dpop.js';
+import { checkPairs, type PairResult } from './targets.js';
+
+const num = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
+const ROUNDS = num('BENCH_PAIR_ROUNDS', quick ? 2 : 6);
+const DURATION = num('BENCH_PAIR_DURATION', quick ? 3 : 8);
+// A fresh pair warms up until the cache-on server's cache (10,000 entries by default) is full: the steady
+// state of a stream of new tokens, where the doorkeeper admits none of them.
+const WARMUP = { fresh: quick ? 3 : 14, other: quick ? 2 : 3 };
+const CONNECTIONS = 50;
+// Each server has its own cursor through a list. Coming round again is still a miss for a cache-on server:
+// its doorkeeper forgets a token after cache.max (10,000) others, four times over before the token returns.
+const FRESH = num('BENCH_FRESH', quick ? 5_000 : 40_000);
+
+interface Side {
+  target: Target;
+  tokens: 'reuse' | 'fresh' | 'opaque' | 'dpop';
+  alg?: BenchAlg;
+}
+
+interface Pair {
+  id: string;
+  what: string;
+  a: Side;
+  b: Side;
+}
+
+const pairs: Pair[] = ([
+  { id: 'reuse', what: 'token reused ÷ Koa + the same header', a: { target: 'koa', tokens: 'reuse', alg: 'ES256' }, b: { target: 'ours', tokens: 'reuse', alg: 'ES256' } },
+  ...(features.introspection ? [{ id: 'introspected', what: 'cached introspected token ÷ Koa + header', a: { target: 'koa', tokens: 'reuse', alg: 'ES256' }, b: { target: 'ours-introspection', tokens: 'opaque' } } satisfies Pair] : []),
+  { id: 'cache', what: 'ES256 fresh tokens, cache on ÷ cache: false', a: { target: 'ours-nocache', tokens: 'fresh', alg: 'ES256' }, b: { target: 'ours', tokens: 'fresh', alg: 'ES256' } },
+  ...(['ES256', 'RS256', 'EdDSA'] as const).map((alg): Pair => ({
+    id: `fresh-${alg}`, what: `${alg} fresh tokens ÷ Koa + raw jose`, a: { target: 'jose', tokens: 'fresh', alg }, b: { target: 'ours', tokens: 'fresh', alg },
+  })),
+  ...(features.dpop ? [{ id: 'dpop', what: 'DPoP (cached token + proof) ÷ Koa + one raw jose jwtVerify', a: { target: 'jose', tokens: 'fresh', alg: 'ES256' }, b: { target: 'ours-dpop', tokens: 'dpop' } } satisfies Pair] : []),
+] satisfies Pair[]).filter((p) => !process.env.BENCH_PAIRS || new RegExp(process.env.BENCH_PAIRS).test(p.id));
+
+export async function main(): Promise<void> {
+  const pin = hasTaskset() && cpus().length > 1;
+  if (!pin) {
+    console.log('Paired rows need two cores and taskset (util-linux): skipped.');
+    return;
+  }
+  const generator = new LoadGenerator(true, process.env.BENCH_LOADGEN === 'autocannon' ? 'autocannon' : undefined);
+  const keys = await benchKeys();
+  const issuer = await startIssuer(keys);
+  const algs = [...new Set(pairs.flatMap((p) => [p.a, p.b]).filter((s) => s.tokens !== 'opaque' && s.tokens !== 'dpop').map((s) => s.alg!))];
+  const fresh = new Map<BenchAlg, string[]>();
+  for (const alg of algs) {
+    const needed = pairs.some((p) => [p.a, p.b].some((s) => s.alg === alg && s.tokens === 'fresh')) ? FRESH : 1;
+    process.stderr.write(`  signing ${needed.toLocaleString('en')} ${alg} tokens…\n`);
+    fresh.set(alg, await signTokens(keys.find((k) => k.alg === alg)!, issuer.issuer, needed));
+  }
+  const dpop = features.dpop ? await dpopClient(keys.find((k) => k.alg === 'ES256')!, issuer.issuer) : undefined;
+  const env = { ...process.env, BENCH_ISSUER: issuer.issuer, BENCH_JWKS_URI: issuer.jwksUri };
+  execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+
+  console.log(`Paired HTTP bench: both servers of a pair on core 0 at once, each with its own ${generator.kind} on core 1 (${CONNECTIONS} connections); ` +
+    `${ROUNDS} rounds of ${DURATION} s after a warm-up; B ÷ A per round, median (range); Node ${process.version}, ${cpus().length} cores.`);
+  const results: PairResult[] = [];
+  try {
+    for (const pair of pairs) {
+      // New servers per pair: each pair starts from the same state (empty caches, cold JIT).
+      const servers = [await startServer(pair.a.target, env, true), await startServer(pair.b.target, env, true)] as const;
+      try {
+        const tokensOf = async (side: Side, port: number, duration: number): Promise<{ tokens: readonly string[]; hot: number }> => {
+          if (side.tokens === 'opaque') return { tokens: [OPAQUE_TOKEN], hot: 1 };
+          // Proofs are single-use: enough for the run at 6,000 req/s, made just before it.
+          if (side.tokens === 'dpop') return { tokens: await dpop!.lines(`http://127.0.0.1:${port}/messages`, 6_000 * duration), hot: 0 };
+          const list = fresh.get(side.alg!)!;
+          return side.tokens === 'reuse' ? { tokens: list.slice(0, 1), hot: 1 } : { tokens: list, hot: 0 };
+        };
+        const both = async (duration: number): Promise<[Measure, Measure]> => {
+          const loads = await Promise.all([pair.a, pair.b].map((side, i) => tokensOf(side, servers[i]!.port, duration)));
+          const [a, b] = await Promise.all(servers.map((server, i) => generator.run({
+            port: server.port, serverPid: server.child.pid!, ...loads[i]!, freshPermille: 1000, duration, connections: CONNECTIONS,
+          })));
+          return [a!, b!];
+        };
+        const warm = await both(pair.a.tokens === 'fresh' ? WARMUP.fresh : WARMUP.other);
+        if (warm[0].bad + warm[1].bad > 0) throw new Error(`${pair.id}: ${warm[0].bad + warm[1].bad} failed requests in the warm-up`);
+        const threadsBefore = servers.map((s) => threadCpuTime(s.child.pid!));
+        const rounds: [Measure, Measure][] = [];
+        for (let round = 0; round < ROUNDS; round++) {
+          const m = await both(DURATION);
+          rounds.push(m);
+          process.stderr.write(`  ${pair.id} round ${round + 1}/${ROUNDS}: A ${Math.round(m[0].rps)} req/s, B ${Math.round(m[1].rps)} req/s, B ÷ A ${(m[1].rps / m[0].rps).toFixed(3)}\n`);
+        }
+        const threadsAfter = servers.map((s) => threadCpuTime(s.child.pid!));
+        const requests = [0, 1].map((i) => rounds.reduce((n, m) => n + m[i]!.rps * DURATION, 0));
+        const side = (i: 0 | 1) => ({
+          rps: median(rounds.map((m) => m[i].rps)), p99: median(rounds.map((m) => m[i].p99)), cpuUs: median(rounds.map((m) => m[i].cpuUs)),
+          mainUs: (threadsAfter[i]!.main - threadsBefore[i]!.main) / requests[i]!, otherUs: (threadsAfter[i]!.other - threadsBefore[i]!.other) / requests[i]!,
+          bad: rounds.reduce((n, m) => n + m[i].bad, 0), repeated: rounds.some((m) => m[i].repeated),
+        });
+        const ratios = rounds.map((m) => m[1].rps / m[0].rps).sort((x, y) => x - y);
+        results.push({ id: pair.id, what: pair.what, a: side(0), b: side(1), ratio: median(ratios), low: ratios[0]!, high: ratios.at(-1)! });
+      } finally {
+        for (const server of servers) server.child.kill('SIGTERM');
+      }
+    }
+  } finally {
+    await issuer.close();
+    generator.close();
+  }
+
+  const load = execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).split(' ').slice(0, 3).join(' ');
+  console.log(`\nLoad average after the run: ${load}.\n`);
+  console.log('| pair (B ÷ A) | A req/s | B req/s | B ÷ A, median (range) | A µs/req: event loop + other threads | B µs/req | goal | |');
+  console.log('|---|--:|--:|--:|--:|--:|--:|---|');
+  const checks = new Map(checkPairs(results).map((c) => [c.id, c]));
+  for (const r of results) {
+    const c = checks.get(r.id)!;
+    const flag = r.a.bad + r.b.bad > 0 ? ` (${r.a.bad + r.b.bad} failed)` : '';
+    console.log(`| ${r.what}${flag} | ${Math.round(r.a.rps).toLocaleString('en')} | ${Math.round(r.b.rps).toLocaleString('en')} | ${r.ratio.toFixed(2)} (${r.low.toFixed(2)}–${r.high.toFixed(2)}) | ` +
+      `${r.a.mainUs.toFixed(0)} + ${r.a.otherUs.toFixed(0)} | ${r.b.mainUs.toFixed(0)} + ${r.b.otherUs.toFixed(0)} | ≥ ${c.goal} | ${c.met ? 'met' : '**missed**'} |`);
+  }
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/pairs.json', `${JSON.stringify({ date: new Date().toISOString(), generator: generator.kind, load, rounds: ROUNDS, duration: DURATION, pairs: results }, null, 2)}\n`);
+}
+
+if (process.argv[1] === new URL(import.meta.url).pathname) await main();
