@@ -21,12 +21,14 @@ import { checkPairs, type PairResult } from './targets.js';
 const num = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
 const ROUNDS = num('BENCH_PAIR_ROUNDS', quick ? 2 : 6);
 const DURATION = num('BENCH_PAIR_DURATION', quick ? 3 : 8);
-// A fresh pair warms up until the cache-on server's cache (10,000 entries by default) is full: the steady
-// state of a stream of new tokens, where the doorkeeper admits none of them.
-const WARMUP = { fresh: quick ? 3 : 14, other: quick ? 2 : 3 };
+const WARMUP = quick ? 2 : 3;
+// A fresh pair first sends this many tokens of a list of their own, so the cache-on server's cache (10,000
+// entries by default) is full of them when the rounds start: the steady state of a stream of new tokens.
+const FILL = quick ? 2_000 : 12_000;
 const CONNECTIONS = 50;
-// Each server has its own cursor through a list. Coming round again is still a miss for a cache-on server:
-// its doorkeeper forgets a token after cache.max (10,000) others, four times over before the token returns.
+// The rounds' tokens, one list per algorithm, each server with its own cursor. A list that comes round again
+// still misses a full cache: its tokens never entered it (a full cache admits a token at its second
+// sighting within its doorkeeper's window of cache.max tokens, and the list is longer than that).
 const FRESH = num('BENCH_FRESH', quick ? 5_000 : 40_000);
 
 interface Side {
@@ -63,10 +65,13 @@ export async function main(): Promise<void> {
   const issuer = await startIssuer(keys);
   const algs = [...new Set(pairs.flatMap((p) => [p.a, p.b]).filter((s) => s.tokens !== 'opaque' && s.tokens !== 'dpop').map((s) => s.alg!))];
   const fresh = new Map<BenchAlg, string[]>();
+  const fill = new Map<BenchAlg, string[]>();
   for (const alg of algs) {
-    const needed = pairs.some((p) => [p.a, p.b].some((s) => s.alg === alg && s.tokens === 'fresh')) ? FRESH : 1;
-    process.stderr.write(`  signing ${needed.toLocaleString('en')} ${alg} tokens…\n`);
-    fresh.set(alg, await signTokens(keys.find((k) => k.alg === alg)!, issuer.issuer, needed));
+    const key = keys.find((k) => k.alg === alg)!;
+    const needed = pairs.some((p) => [p.a, p.b].some((s) => s.alg === alg && s.tokens === 'fresh'));
+    process.stderr.write(`  signing ${(needed ? FRESH + FILL : 1).toLocaleString('en')} ${alg} tokens…\n`);
+    fresh.set(alg, await signTokens(key, issuer.issuer, needed ? FRESH : 1));
+    if (needed) fill.set(alg, await signTokens(key, issuer.issuer, FILL, 'fill'));
   }
   const dpop = features.dpop ? await dpopClient(keys.find((k) => k.alg === 'ES256')!, issuer.issuer) : undefined;
   const env = { ...process.env, BENCH_ISSUER: issuer.issuer, BENCH_JWKS_URI: issuer.jwksUri };
@@ -80,28 +85,32 @@ export async function main(): Promise<void> {
       // New servers per pair: each pair starts from the same state (empty caches, cold JIT).
       const servers = [await startServer(pair.a.target, env, true), await startServer(pair.b.target, env, true)] as const;
       try {
-        const tokensOf = async (side: Side, port: number, duration: number): Promise<{ tokens: readonly string[]; hot: number }> => {
+        const tokensOf = async (side: Side, port: number, duration: number, filling: boolean): Promise<{ tokens: readonly string[]; hot: number }> => {
           if (side.tokens === 'opaque') return { tokens: [OPAQUE_TOKEN], hot: 1 };
           // Proofs are single-use: enough for the run at 6,000 req/s, made just before it.
           if (side.tokens === 'dpop') return { tokens: await dpop!.lines(`http://127.0.0.1:${port}/messages`, 6_000 * duration), hot: 0 };
-          const list = fresh.get(side.alg!)!;
+          const list = (filling ? fill : fresh).get(side.alg!)!;
           return side.tokens === 'reuse' ? { tokens: list.slice(0, 1), hot: 1 } : { tokens: list, hot: 0 };
         };
-        const both = async (duration: number): Promise<[Measure, Measure]> => {
-          const loads = await Promise.all([pair.a, pair.b].map((side, i) => tokensOf(side, servers[i]!.port, duration)));
+        const both = async (duration: number, filling = false): Promise<[Measure, Measure]> => {
+          const loads = await Promise.all([pair.a, pair.b].map((side, i) => tokensOf(side, servers[i]!.port, duration, filling)));
           const [a, b] = await Promise.all(servers.map((server, i) => generator.run({
             port: server.port, serverPid: server.child.pid!, ...loads[i]!, freshPermille: 1000, duration, connections: CONNECTIONS,
           })));
           return [a!, b!];
         };
-        const warm = await both(pair.a.tokens === 'fresh' ? WARMUP.fresh : WARMUP.other);
-        if (warm[0].bad + warm[1].bad > 0) throw new Error(`${pair.id}: ${warm[0].bad + warm[1].bad} failed requests in the warm-up`);
+        let sent = 0;
+        do {
+          const warm = await both(WARMUP, pair.b.tokens === 'fresh');
+          if (warm[0].bad + warm[1].bad > 0) throw new Error(`${pair.id}: ${warm[0].bad + warm[1].bad} failed requests in the warm-up`);
+          sent += warm[1].rps * WARMUP;
+        } while (pair.b.tokens === 'fresh' && sent < FILL);
         const threadsBefore = servers.map((s) => threadCpuTime(s.child.pid!));
         const rounds: [Measure, Measure][] = [];
         for (let round = 0; round < ROUNDS; round++) {
           const m = await both(DURATION);
           rounds.push(m);
-          process.stderr.write(`  ${pair.id} round ${round + 1}/${ROUNDS}: A ${Math.round(m[0].rps)} req/s, B ${Math.round(m[1].rps)} req/s, B ÷ A ${(m[1].rps / m[0].rps).toFixed(3)}\n`);
+          process.stderr.write(`  ${pair.id} round ${round + 1}/${ROUNDS}: A ${Math.round(m[0].rps)} req/s (CPU ${(m[0].serverShare * 100).toFixed(0)} %), B ${Math.round(m[1].rps)} req/s (${(m[1].serverShare * 100).toFixed(0)} %), B ÷ A ${(m[1].rps / m[0].rps).toFixed(3)}\n`);
         }
         const threadsAfter = servers.map((s) => threadCpuTime(s.child.pid!));
         const requests = [0, 1].map((i) => rounds.reduce((n, m) => n + m[i]!.rps * DURATION, 0));

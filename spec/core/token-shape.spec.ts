@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { expect } from 'chai';
 import { base64url } from 'jose';
 import { isCanonicalCompactJws, jsonDefect, tokenJsonDefect } from '../../lib/core/token-shape.js';
@@ -61,6 +62,26 @@ describe('core/token-shape', () => {
       expect(defect('{"alg":"ES256","alg":"none"}', '{}')).to.equal('duplicate_member');
       expect(defect('{}', '{"sub":"a","sub":"b"}')).to.equal('duplicate_member');
       expect(tokenJsonDefect(token('{}', Uint8Array.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d])), 32, [{}, {}])).to.equal('not_utf8');
+    });
+
+    it('refuses exactly the byte strings that are not UTF-8 (overlong forms, surrogates, past U+10FFFF, cut short), as Node\'s isUtf8 does', () => {
+      const cases = [
+        [0xc3, 0xa9], [0xe2, 0x82, 0xac], [0xf0, 0x9f, 0x98, 0x80], [0xef, 0xbb, 0xbf], [0xf4, 0x8f, 0xbf, 0xbf], [0xed, 0x9f, 0xbf], [0xe0, 0xa0, 0x80],
+        [0xc0, 0x80], [0xc1, 0xbf], [0xe0, 0x80, 0x80], [0xe0, 0x9f, 0xbf], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xf0, 0x80, 0x80, 0x80], [0xf0, 0x8f, 0xbf, 0xbf],
+        [0xf4, 0x90, 0x80, 0x80], [0xf5, 0x80, 0x80, 0x80], [0xff], [0x80], [0xc3], [0xe2, 0x82], [0xf0, 0x9f, 0x98], [0xc3, 0x41], [0xe2, 0x41, 0xac],
+      ];
+      // And random ones: printable ASCII but for `"` and `\`, mixed with bytes of 0x80 and up.
+      let seed = 7;
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      for (let n = 0; n < 2_000; n++) {
+        cases.push(Array.from({ length: 1 + Math.floor(random() * 8) }, () => (random() < 0.5 ? 0x80 + Math.floor(random() * 0x80) : [0x41, 0x20, 0x7b, 0x3a][Math.floor(random() * 4)]!)));
+      }
+      for (const inner of cases) {
+        const bytes = Uint8Array.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, ...inner, 0x22, 0x7d]); // {"a":"…"}
+        const expected = isUtf8(bytes) ? undefined : 'not_utf8';
+        const parsed = expected === undefined ? JSON.parse(new TextDecoder().decode(bytes)) as object : {};
+        expect(tokenJsonDefect(token('{"alg":"ES256"}', bytes), 32, [{ alg: 'ES256' }, parsed]), inner.map((b) => b.toString(16)).join(' ')).to.equal(expected);
+      }
     });
 
     it('judges every text as jsonDefect does, by counting member names against what was parsed', () => {
