@@ -80,10 +80,12 @@ export interface PairResult {
   what: string;
   a: PairSide;
   b: PairSide;
-  /** Median over rounds of B's req/s ÷ A's, each round's two figures measured at the same time. */
+  /** Median over rounds of A's CPU per request ÷ B's (B's req/s ÷ A's, each alone on a core), both measured at the same time. */
   ratio: number;
   low: number;
   high: number;
+  /** Median over rounds of B's req/s ÷ A's side by side (biased towards the server with busier helper threads). */
+  rpsRatio: number;
 }
 
 // The goals of issue 23 by pair id: what B ÷ A must reach (req/s, the same comparisons as checkTargets).
