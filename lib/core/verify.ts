@@ -12,7 +12,7 @@ import { issuerResolutionFor, keySourceOf, type AcceptedIssuer } from './issuers
 import { invalidTimeClaim } from './numeric-date.js';
 import { resolveVerifyOptions, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
 import { cacheKeyOf, deepFreeze, VerifiedTokenCache, type KeyGeneration } from './cache.js';
-import { withExpirySignal } from './expiry-signal.js';
+import { jwtVerdictClass } from './expiry-signal.js';
 import { parseScopes } from './scopes.js';
 import { isCanonicalCompactJws, tokenJsonDefect } from './token-shape.js';
 
@@ -203,6 +203,7 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     ...(options.maxTokenAge === undefined ? {} : { maxTokenAge: options.maxTokenAge }),
   };
   const bound = bindings(options, jwtOptions);
+  const Verdict = jwtVerdictClass(options.clockTolerance);
   const single = options.resolveIssuer === undefined && (options.secret !== undefined || options.jwksUri !== undefined || options.issuers.length === 1)
     ? bound.bindingFor(options.issuers[0], undefined) as Binding : undefined;
   // One cache per verifier: differently configured verifiers never share a verdict.
@@ -253,8 +254,8 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     // Only signed tokens get here, so forgeries never cost this scan (RFC 7515 4, RFC 7519 4: no duplicate names).
     if (tokenJsonDefect(token, MAX_JSON_DEPTH, [header, payload]) !== undefined) throw new InvalidTokenError('token_malformed', 'malformed token');
     const scopes = parseScopes(payload, options.scopeClaims);
-    // `signal` (ctx.state.auth.signal) is defined on the verdict itself, so a cached token needs no wrapper per request.
-    const verified: VerifiedJwt<TClaims> = deepFreeze(withExpirySignal({ token, source: 'jwt' as const, header, claims: payload as TClaims & AccessTokenClaims, scopes }, options.clockTolerance));
+    // `signal` (ctx.state.auth.signal) is a getter of the verdict's class, so a cached token needs no wrapper per request.
+    const verified: VerifiedJwt<TClaims> = deepFreeze(new Verdict(token, header, payload as TClaims & AccessTokenClaims, scopes));
     cache?.set(token, verified, binding.keys, generation);
     noteEstablished(verified.claims);
     return verified;

@@ -79,6 +79,20 @@ describe('koa/authenticate: ctx.state.auth.signal aborts at the token\'s expiry'
     expect(Object.keys(seen[0]!)).to.not.include('signal');
   });
 
+  it("reads as a plain verdict: its keys in order, signal only through the getter, a prototype nobody can change", async () => {
+    const app = appWith({}, false);
+    const token = await issuer.sign({ exp: now() + 600 });
+    await request(app, '/', { headers: bearer(token) });
+    const auth = seen[0]!;
+    expect(Object.keys(auth)).to.deep.equal(['token', 'source', 'header', 'claims', 'scopes']);
+    expect(Object.getOwnPropertyNames({ ...auth })).to.deep.equal(['token', 'source', 'header', 'claims', 'scopes']);
+    expect(JSON.parse(JSON.stringify(auth))).to.have.keys('token', 'source', 'header', 'claims', 'scopes');
+    const prototype = Object.getPrototypeOf(auth) as object;
+    expect(Object.isFrozen(prototype)).to.equal(true);
+    expect(() => Object.defineProperty(prototype, 'signal', { get: () => undefined })).to.throw(TypeError);
+    expect(auth.signal).to.be.instanceOf(AbortSignal);
+  });
+
   it('never aborts for an introspected token without exp (a JWT always has one)', async () => {
     const { clientId, clientSecret } = issuer.introspection!;
     const reply = await request(appWith({ introspection: { clientId, clientSecret } }), '/', { headers: bearer(issuer.issueOpaque({ exp: undefined })) });
