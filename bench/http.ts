@@ -69,11 +69,12 @@ const scenarios: Scenario[] = ([
   }))),
 ] satisfies Scenario[]).filter((s) => !process.env.BENCH_ROWS || s.id === 'koa' || s.id === 'koa-header' || (s.id === 'ours-reuse' && /otel/.test(process.env.BENCH_ROWS)) || new RegExp(process.env.BENCH_ROWS).test(s.id));
 
-export async function startServer(target: Target, env: NodeJS.ProcessEnv, pin: boolean): Promise<{ child: ChildProcess; port: number }> {
+/** Starts one bench server; `cwd`: another checkout's bench and build (bench/pairs.ts BENCH_PAIR_BASE). */
+export async function startServer(target: Target, env: NodeJS.ProcessEnv, pin: boolean, cwd?: string): Promise<{ child: ChildProcess; port: number }> {
   const profile = process.env.BENCH_PROFILE;
   const node = [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}/${target}`] : []), '--import', 'tsx', 'bench/server.ts', target];
-  const child = pin ? spawn('taskset', ['-c', '0', process.execPath, ...node], { env, stdio: ['ignore', 'pipe', 'inherit'] })
-    : spawn(process.execPath, node, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = pin ? spawn('taskset', ['-c', '0', process.execPath, ...node], { env, cwd, stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(process.execPath, node, { env, cwd, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const [line] = await once(lines, 'line') as [string];
   const port = Number(/^listening (\d+)$/.exec(line)?.[1]);

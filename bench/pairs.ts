@@ -8,6 +8,9 @@
 //   BENCH_QUICK=1            2 rounds of 3 s
 //   BENCH_PAIR_ROUNDS, BENCH_PAIR_DURATION (s) override 6 rounds of 8 s
 //   BENCH_PAIRS=regex        only the pairs whose id matches
+//   BENCH_PAIR_BASE=dir      instead of the goals' pairs, this checkout against another one (a commit before a
+//                            change: `git worktree add dir REV`, `npm ci` or a node_modules link, `npm run build`
+//                            there), side by side for the token reused, fresh ES256 tokens and DPoP
 //   BENCH_PROFILE=dir        servers run with --cpu-prof (bench/http.ts startServer)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -34,6 +37,8 @@ const FRESH = num('BENCH_FRESH', quick ? 5_000 : 40_000);
 
 interface Side {
   target: Target;
+  /** Another checkout whose bench server and build serve this side (BENCH_PAIR_BASE). */
+  dir?: string;
   tokens: 'reuse' | 'fresh' | 'opaque' | 'dpop';
   alg?: BenchAlg;
 }
@@ -53,7 +58,16 @@ const pairs: Pair[] = ([
     id: `fresh-${alg}`, what: `${alg} fresh tokens ÷ Koa + raw jose`, a: { target: 'jose', tokens: 'fresh', alg }, b: { target: 'ours', tokens: 'fresh', alg },
   })),
   ...(features.dpop ? [{ id: 'dpop', what: 'DPoP (cached token + proof) ÷ Koa + one raw jose jwtVerify', a: { target: 'jose', tokens: 'fresh', alg: 'ES256' }, b: { target: 'ours-dpop', tokens: 'dpop' } } satisfies Pair] : []),
-] satisfies Pair[]).filter((p) => !process.env.BENCH_PAIRS || new RegExp(process.env.BENCH_PAIRS).test(p.id));
+] satisfies Pair[]);
+
+// Before and after a change: the same target served by the base checkout (A) and by this one (B).
+const BASE = process.env.BENCH_PAIR_BASE;
+const basePairs = (dir: string): Pair[] => [
+  { id: 'base-reuse', what: `token reused: this checkout ÷ ${dir}`, a: { target: 'ours', tokens: 'reuse', alg: 'ES256', dir }, b: { target: 'ours', tokens: 'reuse', alg: 'ES256' } },
+  { id: 'base-fresh-ES256', what: `ES256 fresh tokens: this checkout ÷ ${dir}`, a: { target: 'ours', tokens: 'fresh', alg: 'ES256', dir }, b: { target: 'ours', tokens: 'fresh', alg: 'ES256' } },
+  ...(features.dpop ? [{ id: 'base-dpop', what: `DPoP: this checkout ÷ ${dir}`, a: { target: 'ours-dpop', tokens: 'dpop', dir }, b: { target: 'ours-dpop', tokens: 'dpop' } } satisfies Pair] : []),
+];
+const chosen = (BASE === undefined ? pairs : basePairs(BASE)).filter((p) => !process.env.BENCH_PAIRS || new RegExp(process.env.BENCH_PAIRS).test(p.id));
 
 export async function main(): Promise<void> {
   const pin = hasTaskset() && cpus().length > 1;
@@ -64,12 +78,12 @@ export async function main(): Promise<void> {
   const generator = new LoadGenerator(true, process.env.BENCH_LOADGEN === 'autocannon' ? 'autocannon' : undefined);
   const keys = await benchKeys();
   const issuer = await startIssuer(keys);
-  const algs = [...new Set(pairs.flatMap((p) => [p.a, p.b]).filter((s) => s.tokens !== 'opaque' && s.tokens !== 'dpop').map((s) => s.alg!))];
+  const algs = [...new Set(chosen.flatMap((p) => [p.a, p.b]).filter((s) => s.tokens !== 'opaque' && s.tokens !== 'dpop').map((s) => s.alg!))];
   const fresh = new Map<BenchAlg, string[]>();
   const fill = new Map<BenchAlg, string[]>();
   for (const alg of algs) {
     const key = keys.find((k) => k.alg === alg)!;
-    const needed = pairs.some((p) => [p.a, p.b].some((s) => s.alg === alg && s.tokens === 'fresh'));
+    const needed = chosen.some((p) => [p.a, p.b].some((s) => s.alg === alg && s.tokens === 'fresh'));
     process.stderr.write(`  signing ${(needed ? FRESH + FILL : 1).toLocaleString('en')} ${alg} tokens…\n`);
     fresh.set(alg, await signTokens(key, issuer.issuer, needed ? FRESH : 1));
     if (needed) fill.set(alg, await signTokens(key, issuer.issuer, FILL, 'fill'));
@@ -82,9 +96,9 @@ export async function main(): Promise<void> {
     `${ROUNDS} rounds of ${DURATION} s after a warm-up; B ÷ A per round, median (range); Node ${process.version}, ${cpus().length} cores.`);
   const results: PairResult[] = [];
   try {
-    for (const pair of pairs) {
+    for (const pair of chosen) {
       // New servers per pair: each pair starts from the same state (empty caches, cold JIT).
-      const servers = [await startServer(pair.a.target, env, true), await startServer(pair.b.target, env, true)] as const;
+      const servers = [await startServer(pair.a.target, env, true, pair.a.dir), await startServer(pair.b.target, env, true, pair.b.dir)] as const;
       try {
         const tokensOf = async (side: Side, port: number, duration: number, filling: boolean): Promise<{ tokens: readonly string[]; hot: number }> => {
           if (side.tokens === 'opaque') return { tokens: [OPAQUE_TOKEN], hot: 1 };
@@ -143,10 +157,11 @@ export async function main(): Promise<void> {
     const c = checks.get(r.id)!;
     const flag = r.a.bad + r.b.bad > 0 ? ` (${r.a.bad + r.b.bad} failed)` : '';
     console.log(`| ${r.what}${flag} | ${r.a.mainUs.toFixed(0)} + ${r.a.otherUs.toFixed(0)} | ${r.b.mainUs.toFixed(0)} + ${r.b.otherUs.toFixed(0)} | ` +
-      `${r.ratio.toFixed(2)} (${r.low.toFixed(2)}–${r.high.toFixed(2)}) | ${Math.round(r.a.rps).toLocaleString('en')}, ${Math.round(r.b.rps).toLocaleString('en')} (${r.rpsRatio.toFixed(2)}) | ≥ ${c.goal} | ${c.met ? 'met' : '**missed**'} |`);
+      `${r.ratio.toFixed(2)} (${r.low.toFixed(2)}–${r.high.toFixed(2)}) | ${Math.round(r.a.rps).toLocaleString('en')}, ${Math.round(r.b.rps).toLocaleString('en')} (${r.rpsRatio.toFixed(2)}) | ` +
+      `${Number.isNaN(c.goal) ? '– | ' : `≥ ${c.goal} | ${c.met ? 'met' : '**missed**'}`} |`);
   }
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/pairs.json', `${JSON.stringify({ date: new Date().toISOString(), generator: generator.kind, load, rounds: ROUNDS, duration: DURATION, pairs: results }, null, 2)}\n`);
+  writeFileSync(BASE === undefined ? 'bench/results/pairs.json' : 'bench/results/pairs-base.json', `${JSON.stringify({ date: new Date().toISOString(), generator: generator.kind, load, rounds: ROUNDS, duration: DURATION, pairs: results }, null, 2)}\n`);
 }
 
 if (process.argv[1] === new URL(import.meta.url).pathname) await main();
