@@ -26,48 +26,10 @@ export function isCanonicalCompactJws(token: string): boolean {
 export type JsonDefect = 'duplicate_member' | 'too_deep' | 'not_utf8';
 
 /**
- * Scans JSON text that has already been parsed successfully (so it is valid) for what `JSON.parse`
- * silently accepts: duplicate member names (RFC 7515 4 and RFC 7519 4 allow refusing them; a signer
- * that keeps the first and a verifier that keeps the last would disagree on the claims), and deep nesting.
- */
-export function jsonDefect(text: string, maxDepth: number): JsonDefect | undefined {
-  const stack: (Set<string> | undefined)[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (stack.length >= maxDepth) return 'too_deep';
-      stack.push(c === 0x7b ? new Set() : undefined);
-    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
-      stack.pop();
-    } else if (c === 0x22 /* " */) {
-      const start = i;
-      let escaped = false;
-      for (i++; text.charCodeAt(i) !== 0x22; i++) {
-        if (text.charCodeAt(i) === 0x5c /* \ */) {
-          escaped = true;
-          i++;
-        }
-      }
-      const members = stack[stack.length - 1];
-      if (members === undefined) continue;
-      let j = i + 1;
-      while (j < text.length && (text.charCodeAt(j) === 0x20 || text.charCodeAt(j) === 0x0a || text.charCodeAt(j) === 0x0d || text.charCodeAt(j) === 0x09)) j++;
-      if (text.charCodeAt(j) !== 0x3a /* : */) continue; // a value, not a member name
-      // "a" and "\u0061" name the same member.
-      const name = escaped ? JSON.parse(text.slice(start, i + 1)) as string : text.slice(start + 1, i);
-      if (members.has(name)) return 'duplicate_member';
-      members.add(name);
-    }
-  }
-  return undefined;
-}
-
-/**
- * Member names in one segment of a verified compact JWS (its JSON already parsed successfully), or -1
- * when it nests deeper than `maxDepth`. The bytes are scanned as they are, never decoded to text: JSON's
- * structural characters are ASCII, and no byte of a multi-byte UTF-8 sequence is. In valid JSON only a
- * member name is followed by `:`, so no name is read or compared. Only segments that passed
- * `isCanonicalCompactJws` come here, so Node's decoder reads exactly the bytes jose verified.
+ * Member names in JSON already parsed successfully (so valid), as UTF-8 bytes, or -1 when it nests
+ * deeper than `maxDepth`. The bytes are scanned as they are: JSON's structural characters are ASCII, and
+ * no byte of a multi-byte UTF-8 sequence is. In valid JSON only a member name is followed by `:`, so no
+ * name is read or compared.
  */
 function memberNames(bytes: Uint8Array, maxDepth: number): number {
   let names = 0;
@@ -103,10 +65,27 @@ function parsedMembers(value: unknown): number {
 }
 
 /**
+ * What `JSON.parse` silently accepted in `bytes`, the UTF-8 of JSON it parsed into `parsed`: duplicate
+ * member names (RFC 7515 4, RFC 7519 4 allow refusing them; a signer or proxy that keeps the first of two
+ * and we the last would disagree), or nesting deeper than `maxDepth`. JSON.parse keeps one member per
+ * name, so a name came twice exactly when the bytes hold more member names than `parsed` holds members:
+ * counted, with no text, slice or set of names per object.
+ */
+function parsedJsonDefect(bytes: Uint8Array, maxDepth: number, parsed: unknown): JsonDefect | undefined {
+  const names = memberNames(bytes, maxDepth);
+  if (names < 0) return 'too_deep';
+  return names === parsedMembers(parsed) ? undefined : 'duplicate_member';
+}
+
+/** The defect of a JSON text that `JSON.parse` turned into `parsed`, if any (see `parsedJsonDefect`). */
+export function jsonDefect(text: string, maxDepth: number, parsed: unknown): JsonDefect | undefined {
+  return parsedJsonDefect(Buffer.from(text, 'utf8'), maxDepth, parsed);
+}
+
+/**
  * Checks the protected header and the payload of an already verified token; the first defect found, if
- * any. `parsed` is what jose parsed of those two segments (its protected header and payload): JSON.parse
- * keeps one member per name, so the token repeats a name exactly when its segments hold more member names
- * than `parsed` holds members. Counting needs no text, no slice and no set of names per object.
+ * any. `parsed` is what jose parsed of those two segments (its protected header and payload). Only tokens
+ * that passed `isCanonicalCompactJws` come here, so Node's decoder reads exactly the bytes jose verified.
  */
 export function tokenJsonDefect(token: string, maxDepth: number, parsed: readonly [header: object, payload: object]): JsonDefect | undefined {
   const first = token.indexOf('.');
@@ -115,9 +94,8 @@ export function tokenJsonDefect(token: string, maxDepth: number, parsed: readonl
     const bytes = Buffer.from(k === 0 ? token.slice(0, first) : token.slice(first + 1, second), 'base64url');
     // RFC 7519 7.2 (jose's own decoder refuses such bytes too; this does not depend on it).
     if (!isUtf8(bytes)) return 'not_utf8';
-    const names = memberNames(bytes, maxDepth);
-    if (names < 0) return 'too_deep';
-    if (names !== parsedMembers(parsed[k])) return 'duplicate_member';
+    const defect = parsedJsonDefect(bytes, maxDepth, parsed[k]);
+    if (defect !== undefined) return defect;
   }
   return undefined;
 }

@@ -46,7 +46,7 @@ export async function requestIntrospection(
   if (!options.jwtResponse) {
     const json = parseJsonObject(text, endpoint);
     // As for JWTs (RFC 7519 4): of two members of one name, a proxy and we could read different ones.
-    if (jsonDefect(text, MAX_ANSWER_DEPTH) !== undefined) throw new KeySourceError('shape', `${endpoint} answered with duplicate members or deep nesting`);
+    if (jsonDefect(text, MAX_ANSWER_DEPTH, json) !== undefined) throw new KeySourceError('shape', `${endpoint} answered with duplicate members or deep nesting`);
     return { json };
   }
   // RFC 9701 5: a plain JSON answer to a request for a signed one is refused, or it could be forged on the way.

@@ -36,18 +36,19 @@ describe('core/token-shape', () => {
         '{"a":"\\"a\\":1","b":"{\\"a\\":1,\\"a\\":2}"}', '{"a":1,"A":2,"a ":3}', '[{"a":1},{"a":2}]',
         '{ "a" : 1 , "b" :\n2 }', '{"\\\\":1,"\\\\\\\\":2}', '{"k":"a","v":"k"}',
       ];
-      for (const text of texts) expect(jsonDefect(text, 32), text).to.equal(undefined);
+      for (const text of texts) expect(jsonDefect(text, 32, JSON.parse(text)), text).to.equal(undefined);
     });
 
     it('finds duplicate member names, also behind escapes and whitespace and deep inside', () => {
       const texts = ['{"a":1,"a":2}', '{"a":1,"\\u0061":2}', '{"a" :1,\n"a"\t: 2}', '{"x":[{"y":{"a":1,"b":2,"a":3}}]}', '{"\\"":1,"\\u0022":2}', '{"":1,"":2}'];
-      for (const text of texts) expect(jsonDefect(text, 32), text).to.equal('duplicate_member');
+      for (const text of texts) expect(jsonDefect(text, 32, JSON.parse(text)), text).to.equal('duplicate_member');
     });
 
     it('refuses nesting deeper than the limit and accepts it at the limit', () => {
-      expect(jsonDefect(`${'['.repeat(32)}${']'.repeat(32)}`, 32)).to.equal(undefined);
-      expect(jsonDefect(`${'['.repeat(33)}${']'.repeat(33)}`, 32)).to.equal('too_deep');
-      expect(jsonDefect(`{"a":${'{"a":'.repeat(40)}1${'}'.repeat(41)}`, 32)).to.equal('too_deep');
+      const parsed = (text: string) => [text, 32, JSON.parse(text)] as const;
+      expect(jsonDefect(...parsed(`${'['.repeat(32)}${']'.repeat(32)}`))).to.equal(undefined);
+      expect(jsonDefect(...parsed(`${'['.repeat(33)}${']'.repeat(33)}`))).to.equal('too_deep');
+      expect(jsonDefect(...parsed(`{"a":${'{"a":'.repeat(40)}1${'}'.repeat(41)}`))).to.equal('too_deep');
     });
   });
 
@@ -84,17 +85,19 @@ describe('core/token-shape', () => {
       }
     });
 
-    it('judges every text as jsonDefect does, by counting member names against what was parsed', () => {
-      const texts = [
-        '{}', '{"a":1,"b":[1,2,{"a":2}],"c":{"a":3}}', '{"a":"\\"a\\":1","b":"{\\"a\\":1,\\"a\\":2}"}', '{"a":1,"A":2,"a ":3}',
-        '{ "a" : 1 , "b" :\n2 }', '{"\\\\":1,"\\\\\\\\":2}', '{"k":"a","v":"k"}', '{"a":[{"a":1},{"a":2}],"b":[[{"c":{}}]]}',
-        '{"a":1,"a":2}', '{"a":1,"\\u0061":2}', '{"a" :1,\n"a"\t: 2}', '{"x":[{"y":{"a":1,"b":2,"a":3}}]}', '{"\\"":1,"\\u0022":2}',
-        '{"":1,"":2}', '{"__proto__":1,"__proto__":2}', '{"__proto__":{"a":1}}', '{"a":{"b":1,"b":1},"c":2}',
-        `{"a":${'{"a":'.repeat(29)}1${'}'.repeat(29)}}`, `{"a":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`,
+    it('finds duplicate members and deep nesting in the header and in the payload alike, and nothing in ordinary JSON', () => {
+      const expected: Array<[string, string | undefined]> = [
+        ['{}', undefined], ['{"a":1,"b":[1,2,{"a":2}],"c":{"a":3}}', undefined], ['{"a":"\\"a\\":1","b":"{\\"a\\":1,\\"a\\":2}"}', undefined],
+        ['{"a":1,"A":2,"a ":3}', undefined], ['{ "a" : 1 , "b" :\n2 }', undefined], ['{"\\\\":1,"\\\\\\\\":2}', undefined], ['{"k":"a","v":"k"}', undefined],
+        ['{"a":[{"a":1},{"a":2}],"b":[[{"c":{}}]]}', undefined], ['{"__proto__":{"a":1}}', undefined], [`{"a":${'{"a":'.repeat(29)}1${'}'.repeat(29)}}`, undefined],
+        ['{"a":1,"a":2}', 'duplicate_member'], ['{"a":1,"\\u0061":2}', 'duplicate_member'], ['{"a" :1,\n"a"\t: 2}', 'duplicate_member'],
+        ['{"x":[{"y":{"a":1,"b":2,"a":3}}]}', 'duplicate_member'], ['{"\\"":1,"\\u0022":2}', 'duplicate_member'], ['{"":1,"":2}', 'duplicate_member'],
+        ['{"__proto__":1,"__proto__":2}', 'duplicate_member'], ['{"a":{"b":1,"b":1},"c":2}', 'duplicate_member'],
+        [`{"a":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`, 'too_deep'],
       ];
-      for (const text of texts) {
-        expect(defect('{"alg":"ES256"}', text), text).to.equal(jsonDefect(text, 32));
-        expect(defect(text, '{"sub":"a"}'), text).to.equal(jsonDefect(text, 32));
+      for (const [text, want] of expected) {
+        expect(defect('{"alg":"ES256"}', text), text).to.equal(want);
+        expect(defect(text, '{"sub":"a"}'), text).to.equal(want);
       }
     });
   });
