@@ -19,6 +19,16 @@ export function replayKey(jkt: string, jti: string): string {
 }
 
 /**
+ * This process's key of one proof: the pair itself when its `jti` is short (a UUID, the usual one, is 36
+ * characters), else `replayKey()`. A SHA-256 per proof measured about 3 % of a DPoP request's CPU over
+ * HTTP (issue 23); the shorter form still bounds an entry to about 120 characters. Length-prefixed, so no
+ * two pairs collide, and never of `replayKey()`'s form.
+ */
+export function memoryReplayKey(jkt: string, jti: string): string {
+  return jti.length <= 64 ? `${jkt.length}:${jkt}${jti}` : replayKey(jkt, jti);
+}
+
+/**
  * This process's memory, bounded to `max` entries. Entries are kept in insertion order, which is their
  * expiry order (one TTL for all), so expired ones are dropped from the front. When every entry is still
  * inside its window, a new proof is refused with a 503 (fail closed): forgetting one would allow its replay.
@@ -95,7 +105,7 @@ export function createReplayCache({ ttl, memory, quota, shared, onFailure, onEve
     return {
       add(jkt, jti) {
         quota.admit(jkt);
-        return counted(jkt, remember(jkt, replayKey(jkt, jti)));
+        return counted(jkt, remember(jkt, memoryReplayKey(jkt, jti)));
       },
     };
   }

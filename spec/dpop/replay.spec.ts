@@ -7,7 +7,7 @@ import { createClient } from 'redis';
 import Koa from 'koa';
 import { authenticate, DpopKeyQuotaError, DpopReplayUnavailableError, type KeyStore, type TokenGuardEvent } from '../../lib/index.js';
 import { KeyQuota } from '../../lib/dpop/quota.js';
-import { createReplayCache, MemoryReplayStore, replayKey } from '../../lib/dpop/replay.js';
+import { createReplayCache, memoryReplayKey, MemoryReplayStore, replayKey } from '../../lib/dpop/replay.js';
 import { redisStore } from '../../lib/redis.js';
 import { createDpopKey, createTestIssuer } from '../../lib/testing/index.js';
 import { useRedisServer } from '../support/redis.js';
@@ -22,6 +22,17 @@ describe('dpop/replay: each proof jti is accepted once within its window', () =>
     expect(replayKey('key-a', 'j')).to.not.equal(replayKey('key-b', 'j'));
     expect(replayKey('key-a', 'j')).to.match(/^dpop:jti:[A-Za-z0-9_-]{43}$/);
     expect(replayKey('a', 'b\0c')).to.not.equal(replayKey('a\0b', 'c'));
+  });
+
+  it("keys this process's memory by the pair itself while jti is short, hashed beyond 64 characters, never colliding", () => {
+    const jkt = 'x'.repeat(43);
+    expect(memoryReplayKey(jkt, 'j')).to.equal(`43:${jkt}j`);
+    expect(memoryReplayKey('a', 'b\0c')).to.not.equal(memoryReplayKey('a\0b', 'c'));
+    expect(memoryReplayKey('ab', 'c')).to.not.equal(memoryReplayKey('a', 'bc'));
+    expect(memoryReplayKey(jkt, 'j'.repeat(64))).to.have.length(3 + 43 + 64);
+    // Longer: replayKey's bounded form, which no short pair's key can equal (it starts with the length, a digit).
+    expect(memoryReplayKey(jkt, 'j'.repeat(65))).to.equal(replayKey(jkt, 'j'.repeat(65)));
+    expect(memoryReplayKey(jkt, 'j'.repeat(256))).to.match(/^dpop:jti:[A-Za-z0-9_-]{43}$/);
   });
 
   describe('in memory', () => {
