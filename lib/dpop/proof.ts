@@ -87,6 +87,27 @@ export function createProofVerifier(options: ResolvedDpopOptions, nonces?: Nonce
   const keys = new LRUCache<string, { jkt: string; key: CryptoKey }>({ max: 1000 });
   const { iatWindow, clockTolerance } = options;
 
+  /** A key not seen yet: bounds, then its thumbprint against the token's, and only then the import. */
+  async function importProofKey(jwk: JWK, alg: string, expectedJkt: string, cacheKey: string): Promise<{ jkt: string; key: CryptoKey }> {
+    if (keyBoundsDefect(jwk) !== undefined) throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key');
+    let jkt: string;
+    try {
+      jkt = await calculateJwkThumbprint(jwk, 'sha256');
+    } catch (error) {
+      throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key', { cause: error });
+    }
+    checkProofKey(expectedJkt, jkt);
+    try {
+      const imported = await importJWK({ ...jwk, alg }, alg);
+      if (!(imported instanceof CryptoKey)) throw new TypeError('not an asymmetric key');
+      const found = { jkt, key: imported };
+      keys.set(cacheKey, found);
+      return found;
+    } catch (error) {
+      throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key', { cause: error });
+    }
+  }
+
   return async function verifyProof(proof, request) {
     if (proof.length > DPOP_DEFAULTS.maxProofLength) throw new InvalidDpopProofError('dpop_proof_too_large', 'DPoP proof too large');
     if (!isCanonicalCompactJws(proof)) throw new InvalidDpopProofError('dpop_proof_malformed', 'malformed DPoP proof');
@@ -94,7 +115,8 @@ export function createProofVerifier(options: ResolvedDpopOptions, nonces?: Nonce
     // run in their old order (typ, alg, key, thumbprint against cnf.jkt) before any signature work.
     let header: JWSHeaderParameters | undefined;
     let jkt = '';
-    const resolveKey = async (protectedHeader: JWSHeaderParameters): Promise<CryptoKey> => {
+    // Not async: a known key is handed back as it is (jose awaits whatever we return), with no promise of ours per proof.
+    const resolveKey = (protectedHeader: JWSHeaderParameters): CryptoKey | Promise<CryptoKey> => {
       header = protectedHeader;
       if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'dpop+jwt') throw new InvalidDpopProofError('dpop_typ_invalid', 'DPoP proof type not accepted');
       const alg = header.alg;
@@ -108,21 +130,10 @@ export function createProofVerifier(options: ResolvedDpopOptions, nonces?: Nonce
         jkt = known.jkt;
         return known.key;
       }
-      if (keyBoundsDefect(header.jwk) !== undefined) throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key');
-      try {
-        jkt = await calculateJwkThumbprint(header.jwk, 'sha256');
-      } catch (error) {
-        throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key', { cause: error });
-      }
-      checkProofKey(request.jkt, jkt);
-      try {
-        const imported = await importJWK({ ...header.jwk, alg }, alg);
-        if (!(imported instanceof CryptoKey)) throw new TypeError('not an asymmetric key');
-        keys.set(cacheKey, { jkt, key: imported });
-        return imported;
-      } catch (error) {
-        throw new InvalidDpopProofError('dpop_jwk_invalid', 'invalid DPoP proof key', { cause: error });
-      }
+      return importProofKey(header.jwk, alg, request.jkt, cacheKey).then((found) => {
+        jkt = found.jkt;
+        return found.key;
+      });
     };
     let payload: JWTPayload;
     try {

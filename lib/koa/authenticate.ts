@@ -17,7 +17,7 @@ import { createUserInfoClient } from '../users/userinfo.js';
 import { reportRejection } from '../events.js';
 import { authenticateContext, describeEstablished, traceAuthenticate, tracing, type AuthenticateChannelContext } from '../telemetry/channels.js';
 import { shareKeySets } from '../keys/control.js';
-import { checkCertificateBinding } from '../mtls/binding.js';
+import { boundThumbprint, checkCertificateBinding } from '../mtls/binding.js';
 import { resolveMtlsOptions, type MtlsOptions } from '../mtls/options.js';
 import { factsOf, registerResourceServer } from '../metadata/facts.js';
 import { checkResource, metadataUrl } from '../metadata/resource.js';
@@ -177,7 +177,8 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
       // The binding stage (RFC 9449 7, RFC 8705 3), whatever established the token (JWT or introspection);
       // the proof is never cached, the token's establishment is. A token bound both ways has both checked.
       const jkt = checkBinding(scheme, boundJkt(verified.claims), mode);
-      if (mtls !== undefined || (verified.claims as { cnf?: unknown }).cnf !== undefined) {
+      // Without mTLS configured only a certificate-bound token has a binding to refuse: no await for the others (a DPoP token's cnf).
+      if (mtls !== undefined || boundThumbprint(verified.claims) !== undefined) {
         thumbprint = await checkCertificateBinding(verified.claims, mtls, () => mtls?.getCertificate(ctx));
       }
       if (jkt !== undefined) {
