@@ -26,7 +26,7 @@ export class Doorkeeper {
 
   /** Whether `token` was marked since the last clearing; marks it when it was not. */
   seenBefore(token: string): boolean {
-    const [a, b] = hashes(token);
+    const [a, b] = tailHashes(token);
     const slotA = a & this.#mask;
     const slotB = b & this.#mask;
     const bits = this.#bits;
@@ -41,10 +41,13 @@ export class Doorkeeper {
   }
 }
 
-// Two FNV-1a hashes (different offset bases) over the token's last 32 characters: for a signed token
-// those are signature bytes, which differ between any two tokens, so the whole token need not be read.
+/**
+ * Two FNV-1a hashes (different offset bases) of a token's last 32 characters: for a signed token those are
+ * signature bytes, which differ between any two tokens, so the whole token need not be read. The pair is
+ * reused by the next call: read it at once.
+ */
 const pair: [number, number] = [0, 0];
-function hashes(token: string): [number, number] {
+export function tailHashes(token: string): readonly [number, number] {
   let a = 0x811c9dc5;
   let b = 0x050c5d1f;
   for (let i = Math.max(0, token.length - 32); i < token.length; i++) {

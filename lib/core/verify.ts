@@ -11,7 +11,8 @@ import type { Caller } from './caller.js';
 import { issuerResolutionFor, keySourceOf, type AcceptedIssuer } from './issuers.js';
 import { invalidTimeClaim } from './numeric-date.js';
 import { resolveVerifyOptions, type ResolvedVerifyOptions, type VerifyOptions } from './options.js';
-import { cacheKeyOf, deepFreeze, VerifiedTokenCache, type KeyGeneration } from './cache.js';
+import { deepFreeze, VerifiedTokenCache, type KeyGeneration } from './cache.js';
+import { PendingVerifications } from './pending.js';
 import { jwtVerdictClass } from './expiry-signal.js';
 import { parseScopes } from './scopes.js';
 import { isCanonicalCompactJws, tokenJsonDefect } from './token-shape.js';
@@ -267,22 +268,15 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
   // Concurrent first requests carrying one new token (a client's burst) share one verification. Only
   // its success is shared: a refusal is verified again per request, so each gets its own error (and
   // its own token_rejected event), as without sharing.
-  // Keyed as the cache is (cacheKeyOf: no hash of the whole token); only the very same token shares.
-  const pending = new Map<string, { readonly token: string; readonly result: Promise<VerifiedJwt<TClaims>> }>();
+  const pending = new PendingVerifications<VerifiedJwt<TClaims>>();
   const verifyCached: Verifier<TClaims> = cache === undefined ? verifyToken : (token, caller) => {
     // A cached token passed every check of verifyToken, the canonical-form one included.
     const hit = cache.get<TClaims>(token);
     if (hit !== undefined) return Promise.resolve(hit);
-    const key = cacheKeyOf(token);
-    const shared = pending.get(key);
-    if (shared?.token === token) return shared.result.catch(() => verifyToken(token, caller));
+    const shared = pending.get(token);
+    if (shared !== undefined) return shared.catch(() => verifyToken(token, caller));
     const result = verifyToken(token, caller);
-    // Another token with the same tail (made up: no two valid tokens share one) keeps its place; this one is verified alone.
-    if (shared === undefined) {
-      pending.set(key, { token, result });
-      const settled = (): void => void pending.delete(key);
-      result.then(settled, settled);
-    }
+    pending.hold(token, result);
     return result;
   };
 
