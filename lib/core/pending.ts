@@ -11,8 +11,8 @@ const SLOTS = 1024;
  * Not a Map, for the garbage collector's sake: a Map in constant use (one entry added and removed per
  * miss) is rebuilt every few dozen misses, and a discarded table that had reached V8's old generation
  * still points at the requests of its time, which every young collection then keeps and promotes until a
- * full one. With a Map here, fresh tokens cost 1.07 × the CPU per request over HTTP (issue 23,
- * docs/performance.md). These slots are never rebuilt, and a settled verification leaves its slot at once.
+ * full one. With a Map here, fresh tokens with a full cache cost 1.03 × the CPU per request over HTTP
+ * that they cost with these slots (issue 23, docs/performance.md). These slots are never rebuilt, and a settled verification leaves its slot at once.
  */
 export class PendingVerifications<T> {
   readonly #tokens: (string | undefined)[] = Array.from({ length: SLOTS }, () => undefined);
