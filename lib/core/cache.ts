@@ -26,7 +26,7 @@ export interface TokenCacheOptions {
  * a JWS is its signature, which no two valid tokens share, and an entry is served only to the very token
  * it holds (`===`), so a made-up token with a cached token's tail is a miss, verified in full, never stored.
  */
-export function cacheKeyOf(token: string): string {
+function cacheKeyOf(token: string): string {
   return token.length <= 64 ? token : token.slice(-64);
 }
 
