@@ -12,28 +12,45 @@ const SLOTS = 1024;
  * miss) is rebuilt every few dozen misses, and a discarded table that had reached V8's old generation
  * still points at the requests of its time, which every young collection then keeps and promotes until a
  * full one. With a Map here, fresh tokens with a full cache cost 1.03 × the CPU per request over HTTP
- * that they cost with these slots (issue 23, docs/performance.md). These slots are never rebuilt, and a settled verification leaves its slot at once.
+ * that they cost with these slots (issue 23, docs/performance.md). These slots are never rebuilt.
+ *
+ * The verification lets go of its slot itself as it settles (`release()` in its `finally`), rather than
+ * through a reaction to its promise: a `then(release, release)` per miss (a promise, a closure and a
+ * microtask) cost 1.03 × the CPU of a fresh token over HTTP against none (issue 23).
  */
 export class PendingVerifications<T> {
   readonly #tokens: (string | undefined)[] = Array.from({ length: SLOTS }, () => undefined);
   readonly #results: (Promise<T> | undefined)[] = Array.from({ length: SLOTS }, () => undefined);
 
-  /** The verification in progress of this very token, if one is held. */
+  /** The verification in progress of this very token, if one is shared. */
   get(token: string): Promise<T> | undefined {
     const slot = tailHashes(token)[0] & (SLOTS - 1);
     return this.#tokens[slot] === token ? this.#results[slot] : undefined;
   }
 
-  /** Holds `result` as the token's verification until it settles, when its slot is free. */
-  hold(token: string, result: Promise<T>): void {
+  /**
+   * Takes the token's slot for a verification about to start: the slot, to `share()` and `release()`, or
+   * -1 when another verification holds it (this one is then not shared, and releases nothing).
+   */
+  claim(token: string): number {
     const slot = tailHashes(token)[0] & (SLOTS - 1);
-    if (this.#results[slot] !== undefined) return;
+    if (this.#tokens[slot] !== undefined) return -1;
     this.#tokens[slot] = token;
-    this.#results[slot] = result;
-    const release = (): void => {
-      this.#tokens[slot] = undefined;
-      this.#results[slot] = undefined;
-    };
-    result.then(release, release);
+    return slot;
+  }
+
+  /**
+   * Shares `result`, the verification that claimed `slot` for `token`, until it releases the slot. A
+   * verification that settled at once (refused before its first `await`) has released it already: then nothing.
+   */
+  share(slot: number, token: string, result: Promise<T>): void {
+    if (slot >= 0 && this.#tokens[slot] === token) this.#results[slot] = result;
+  }
+
+  /** Frees a slot `claim()` gave; called by its verification as it settles, whatever the outcome. -1: nothing. */
+  release(slot: number): void {
+    if (slot < 0) return;
+    this.#tokens[slot] = undefined;
+    this.#results[slot] = undefined;
   }
 }

@@ -212,71 +212,77 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     ...options.cache, clockTolerance: options.clockTolerance, maxTokenAge: options.maxTokenAge,
   });
 
-  async function checkToken(token: string, caller?: Caller): Promise<VerifiedJwt<TClaims>> {
-    if (token.length > options.maxTokenLength) throw new InvalidTokenError('token_too_large', 'token too large');
-    if (!isCanonicalCompactJws(token)) throw new InvalidTokenError('token_malformed', 'malformed token');
-    let binding = single;
-    if (binding === undefined) {
-      let iss: unknown;
-      try {
-        ({ iss } = decodeJwt(token));
-      } catch (error) {
-        throw toAuthError(error);
-      }
-      binding = await bound.bindingFor(iss, caller);
-      if (binding === undefined) throw new InvalidTokenError('issuer_invalid', 'token issuer not accepted');
-    }
-    let payload: JWTPayload;
-    let header: JWTHeaderParameters;
-    const generation = binding.keys?.keyGeneration ?? 0;
-    try {
-      ({ payload, protectedHeader: header } = await jwtVerify(token, binding.getKey, binding.jwtOptions));
-    } catch (error) {
-      throw toAuthError(error);
-    }
-    // Before any use of the times (and the verdict cache): Infinity never expires, 1e20 auth_time is always recent.
-    if (invalidTimeClaim(payload) !== undefined) throw new InvalidTokenError('claim_invalid', 'invalid claim');
-    const { typ, cty } = header;
-    // jose honours b64 only when listed in crit; present without it, it means the signer and we may disagree on the payload (RFC 7797 6).
-    if (header.b64 !== undefined || (typeof cty === 'string' && NESTED_CTY.test(cty))) throw new InvalidTokenError('token_malformed', 'malformed token');
-    if (typ === undefined ? options.typ === 'strict' : typeof typ !== 'string' || !acceptedTyp.has(typ.toLowerCase())) {
-      throw new InvalidTokenError('typ_invalid', 'token type not accepted');
-    }
-    // jose checks iat only with maxTokenAge; a token from the future is never fine (RFC 8725 3.10 spirit).
-    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + options.clockTolerance) {
-      throw new InvalidTokenError('claim_invalid', 'token issued in the future');
-    }
-    if (options.audienceClaim !== 'aud' && !audienceMatches(payload[options.audienceClaim], options.audiences)) {
-      throw new InvalidTokenError('audience_invalid', 'token audience not accepted');
-    }
-    for (const name of STRING_CLAIMS) {
-      if (payload[name] !== undefined && typeof payload[name] !== 'string') throw new InvalidTokenError('claim_invalid', 'invalid claim');
-    }
-    // Only signed tokens get here, so forgeries never cost this scan (RFC 7515 4, RFC 7519 4: no duplicate names).
-    if (tokenJsonDefect(token, MAX_JSON_DEPTH, [header, payload]) !== undefined) throw new InvalidTokenError('token_malformed', 'malformed token');
-    const scopes = parseScopes(payload, options.scopeClaims);
-    // `signal` (ctx.state.auth.signal) is a getter of the verdict's class, so a cached token needs no wrapper per request.
-    const verified: VerifiedJwt<TClaims> = deepFreeze(new Verdict(token, header, payload as TClaims & AccessTokenClaims, scopes));
-    cache?.set(token, verified, binding.keys, generation);
-    noteEstablished(verified.claims);
-    return verified;
-  }
-  // Every path of a cache miss comes through here; the cached path never does.
-  const verifyToken = (token: string, caller?: Caller): Promise<VerifiedJwt<TClaims>> =>
-    (tracing.verify.hasSubscribers ? traceVerify(checkToken, token, caller) : checkToken(token, caller));
-
   // Concurrent first requests carrying one new token (a client's burst) share one verification. Only
   // its success is shared: a refusal is verified again per request, so each gets its own error (and
   // its own token_rejected event), as without sharing.
   const pending = new PendingVerifications<VerifiedJwt<TClaims>>();
+
+  // `slot`: the pending slot this verification claimed (-1: none), let go of as it settles, whatever the outcome.
+  async function checkToken(token: string, caller?: Caller, slot = -1): Promise<VerifiedJwt<TClaims>> {
+    try {
+      if (token.length > options.maxTokenLength) throw new InvalidTokenError('token_too_large', 'token too large');
+      if (!isCanonicalCompactJws(token)) throw new InvalidTokenError('token_malformed', 'malformed token');
+      let binding = single;
+      if (binding === undefined) {
+        let iss: unknown;
+        try {
+          ({ iss } = decodeJwt(token));
+        } catch (error) {
+          throw toAuthError(error);
+        }
+        binding = await bound.bindingFor(iss, caller);
+        if (binding === undefined) throw new InvalidTokenError('issuer_invalid', 'token issuer not accepted');
+      }
+      let payload: JWTPayload;
+      let header: JWTHeaderParameters;
+      const generation = binding.keys?.keyGeneration ?? 0;
+      try {
+        ({ payload, protectedHeader: header } = await jwtVerify(token, binding.getKey, binding.jwtOptions));
+      } catch (error) {
+        throw toAuthError(error);
+      }
+      // Before any use of the times (and the verdict cache): Infinity never expires, 1e20 auth_time is always recent.
+      if (invalidTimeClaim(payload) !== undefined) throw new InvalidTokenError('claim_invalid', 'invalid claim');
+      const { typ, cty } = header;
+      // jose honours b64 only when listed in crit; present without it, it means the signer and we may disagree on the payload (RFC 7797 6).
+      if (header.b64 !== undefined || (typeof cty === 'string' && NESTED_CTY.test(cty))) throw new InvalidTokenError('token_malformed', 'malformed token');
+      if (typ === undefined ? options.typ === 'strict' : typeof typ !== 'string' || !acceptedTyp.has(typ.toLowerCase())) {
+        throw new InvalidTokenError('typ_invalid', 'token type not accepted');
+      }
+      // jose checks iat only with maxTokenAge; a token from the future is never fine (RFC 8725 3.10 spirit).
+      if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + options.clockTolerance) {
+        throw new InvalidTokenError('claim_invalid', 'token issued in the future');
+      }
+      if (options.audienceClaim !== 'aud' && !audienceMatches(payload[options.audienceClaim], options.audiences)) {
+        throw new InvalidTokenError('audience_invalid', 'token audience not accepted');
+      }
+      for (const name of STRING_CLAIMS) {
+        if (payload[name] !== undefined && typeof payload[name] !== 'string') throw new InvalidTokenError('claim_invalid', 'invalid claim');
+      }
+      // Only signed tokens get here, so forgeries never cost this scan (RFC 7515 4, RFC 7519 4: no duplicate names).
+      if (tokenJsonDefect(token, MAX_JSON_DEPTH, [header, payload]) !== undefined) throw new InvalidTokenError('token_malformed', 'malformed token');
+      const scopes = parseScopes(payload, options.scopeClaims);
+      // `signal` (ctx.state.auth.signal) is a getter of the verdict's class, so a cached token needs no wrapper per request.
+      const verified: VerifiedJwt<TClaims> = deepFreeze(new Verdict(token, header, payload as TClaims & AccessTokenClaims, scopes));
+      cache?.set(token, verified, binding.keys, generation);
+      noteEstablished(verified.claims);
+      return verified;
+    } finally {
+      pending.release(slot);
+    }
+  }
+  // Every path of a cache miss comes through here; the cached path never does.
+  const verifyToken = (token: string, caller?: Caller, slot?: number): Promise<VerifiedJwt<TClaims>> =>
+    (tracing.verify.hasSubscribers ? traceVerify(checkToken, token, caller, slot) : checkToken(token, caller, slot));
   const verifyCached: Verifier<TClaims> = cache === undefined ? verifyToken : (token, caller) => {
     // A cached token passed every check of verifyToken, the canonical-form one included.
     const hit = cache.get<TClaims>(token);
     if (hit !== undefined) return Promise.resolve(hit);
     const shared = pending.get(token);
     if (shared !== undefined) return shared.catch(() => verifyToken(token, caller));
-    const result = verifyToken(token, caller);
-    pending.hold(token, result);
+    const slot = pending.claim(token);
+    const result = verifyToken(token, caller, slot);
+    pending.share(slot, token, result);
     return result;
   };
 

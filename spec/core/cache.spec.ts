@@ -62,6 +62,17 @@ describe('core/cache: the verified-token cache', () => {
     expect(signatureChecks).to.equal(5);
   });
 
+  it("lets go of a token refused before any await (too large): a new token of the same tail then shares its burst's one verification", async () => {
+    const verify = verifierFor({ maxTokenLength: 2000 });
+    const token = await provider.sign();
+    // The pending slot is chosen by the token's last 32 characters.
+    const tooLarge = `${'x'.repeat(2000)}${token.slice(-32)}`;
+    expect((await rejection(verify(tooLarge))).code).to.equal('token_too_large');
+    const results = await Promise.all(Array.from({ length: 20 }, () => verify(token)));
+    expect(signatureChecks).to.equal(1);
+    expect(new Set(results).size).to.equal(1);
+  });
+
   it("serves a verdict only to the very token it holds: another token ending in a cached token's signature is verified in full, refused, and leaves the cached one in place", async () => {
     const verify = verifierFor();
     const token = await provider.sign({ sub: 'alice' });
@@ -159,6 +170,18 @@ describe('core/cache: the verified-token cache', () => {
       expect(signatureChecks).to.equal(1);
       clock.setSystemTime((now + 101) * 1000);
       expect((await rejection(verify(token))).code).to.equal('token_too_old');
+    });
+
+    it('lets go of a refused verification at once: the burst of the token after its nbf shares one verification again', async () => {
+      const verify = verifierFor({ clockTolerance: 0 });
+      const token = await provider.sign({ iat: now, nbf: now + 10, exp: now + 3600 });
+      const refused = await Promise.all(Array.from({ length: 5 }, () => rejection(verify(token))));
+      expect(refused.map((e) => e.code)).to.deep.equal(Array(5).fill('token_not_yet_valid'));
+      clock.setSystemTime((now + 10) * 1000);
+      const before = signatureChecks;
+      const results = await Promise.all(Array.from({ length: 20 }, () => verify(token)));
+      expect(signatureChecks - before).to.equal(1);
+      expect(new Set(results).size).to.equal(1);
     });
 
     it('does not cache a token accepted within the tolerance before its nbf, until nbf has passed', async () => {
