@@ -20,6 +20,12 @@ export interface LoadSpec {
   freshPermille: number;
   duration: number;
   connections: number;
+  /**
+   * Paced load (wrk only): about this many requests per second in all, each connection waiting
+   * `connections / pace` seconds after each answer, so the server is not saturated and its latency is its
+   * own (service time, pauses), not the queue a saturated server keeps. Default: as fast as answered.
+   */
+  pace?: number;
 }
 
 export interface Measure {
@@ -154,6 +160,7 @@ export class LoadGenerator {
     const env = {
       ...process.env, BENCH_TOKENS: file, BENCH_HOT: String(spec.hot),
       BENCH_FRESH_PERMILLE: String(spec.freshPermille), BENCH_START: String(fresh > 0 ? start % fresh : 0),
+      BENCH_DELAY_MS: spec.pace === undefined ? '0' : String(Math.round((spec.connections / spec.pace) * 1000)),
     };
     // wrk's CPU time lands in this process's children's time once it is reaped.
     const childrenBefore = cpuTime('self', true);

@@ -86,12 +86,33 @@ export interface PairResult {
   high: number;
   /** Median over rounds of B's req/s ÷ A's side by side (biased towards the server with busier helper threads). */
   rpsRatio: number;
+  /** Latency in the paced rounds (bench/pairs.ts PACE_SHARE): both sides sent `rate` req/s; milliseconds; p99 B ÷ A per round. */
+  paced?: {
+    rate: number;
+    a: { p50: number; p99: number };
+    b: { p50: number; p99: number };
+    p99Ratio: number;
+    low: number;
+    high: number;
+  } | undefined;
 }
 
 // The goals of issue 23 by pair id: what B ÷ A must reach (req/s, the same comparisons as checkTargets).
 const PAIR_GOALS: Readonly<Record<string, number>> = {
   'reuse': 0.9, 'introspected': 0.9, 'cache': 0.97, 'fresh-ES256': 0.95, 'fresh-RS256': 0.95, 'fresh-EdDSA': 0.95, 'dpop': 0.9,
 };
+
+// Issue 23's latency goals by pair id: B's p99 at most this × A's, in the paced rounds.
+const PAIR_LATENCY_GOALS: Readonly<Record<string, number>> = {
+  'reuse': 1.2, 'fresh-ES256': 1.2, 'fresh-RS256': 1.2, 'fresh-EdDSA': 1.2,
+};
+
+export function checkPairLatency(results: readonly PairResult[]): Array<{ id: string; goal: number; met: boolean }> {
+  return results.flatMap((r) => {
+    const goal = PAIR_LATENCY_GOALS[r.id];
+    return goal === undefined || r.paced === undefined ? [] : [{ id: r.id, goal, met: r.paced.p99Ratio <= goal }];
+  });
+}
 
 export function checkPairs(results: readonly PairResult[]): Array<{ id: string; goal: number; met: boolean }> {
   return results.map((r) => {

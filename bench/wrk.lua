@@ -5,12 +5,15 @@
 --   BENCH_HOT     how many of its first lines are "hot" tokens, reused round-robin; the rest are fresh ones
 --   BENCH_FRESH_PERMILLE  fresh-token requests per 1000 when there are both (default 1000: all fresh)
 --   BENCH_START   where in the fresh tokens to start: where the last run on this list stopped
+--   BENCH_DELAY_MS  paced load: each connection waits this long after an answer before its next request
+--                 (0: at once, the server saturated)
 -- Fresh tokens rotate through the whole list, so with more of them than the server's cache holds each is a
 -- miss; each run goes on from where the last one stopped, never back over tokens the cache still holds.
 -- At the end, one JSON line with the totals and latency percentiles (µs).
 local hot, fresh = {}, {}
 local permille, credit, h = 1000, 0, 0
 local bare -- the request without credentials
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0") or 0
 -- Globals, so that done() can read where each thread stopped and how many fresh tokens it sent (thread:get reads globals only).
 f = 0
 sent = 0
@@ -38,6 +41,14 @@ function init(args)
       local formatted = wrk.format("GET", "/messages", headers)
       if i <= hotCount then hot[#hot + 1] = formatted else fresh[#fresh + 1] = formatted end
     end
+  end
+end
+
+-- Defined only when pacing: wrk looks for delay() as it loads the script, and with one it schedules every
+-- request through a timer, which would change the saturated runs.
+if pause > 0 then
+  function delay()
+    return pause
   end
 end
 

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { app, features, type Target } from '../../bench/server.js';
 import { dpopClient } from '../../bench/dpop.js';
 import { instrument } from '../../bench/otel.js';
-import { checkPairs, checkTargets, type PairResult, type Row } from '../../bench/targets.js';
+import { checkPairLatency, checkPairs, checkTargets, type PairResult, type Row } from '../../bench/targets.js';
 import { benchKeys, OPAQUE_TOKEN, signTokens, startIssuer, type BenchKey, type LoopbackIssuer } from '../../bench/support.js';
 import { bearer, request } from '../support/http.js';
 
@@ -113,6 +113,17 @@ describe('bench targets: the goals checked on a run', () => {
     expect(checkPairs([pair('reuse', 0.9), pair('cache', 0.96), pair('fresh-ES256', 0.95), pair('fresh-EdDSA', 0.94), pair('dpop', 0.91)])).to.deep.equal([
       { id: 'reuse', goal: 0.9, met: true }, { id: 'cache', goal: 0.97, met: false }, { id: 'fresh-ES256', goal: 0.95, met: true },
       { id: 'fresh-EdDSA', goal: 0.95, met: false }, { id: 'dpop', goal: 0.9, met: true },
+    ]);
+  });
+
+  it('issue 23, paired latency: the token reused and fresh tokens are judged by the paced rounds\' median p99 ratio (at most 1.2), pairs without paced rounds or a latency goal are not', () => {
+    const side = { rps: 1_000, p99: 10, cpuUs: 100, mainUs: 90, otherUs: 10, bad: 0, repeated: false };
+    const pair = (id: string, p99Ratio?: number): PairResult => ({
+      id, what: id, a: side, b: side, ratio: 1, low: 1, high: 1, rpsRatio: 1,
+      ...(p99Ratio === undefined ? {} : { paced: { rate: 350, a: { p50: 1, p99: 10 }, b: { p50: 1, p99: 10 * p99Ratio }, p99Ratio, low: p99Ratio, high: p99Ratio } }),
+    });
+    expect(checkPairLatency([pair('reuse', 1.2), pair('cache', 3), pair('fresh-ES256', 1.21), pair('fresh-RS256'), pair('dpop', 2)])).to.deep.equal([
+      { id: 'reuse', goal: 1.2, met: true }, { id: 'fresh-ES256', goal: 1.2, met: false },
     ]);
   });
 });
