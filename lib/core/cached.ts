@@ -1,3 +1,4 @@
+import type { Caller } from './caller.js';
 import type { VerifiedToken } from './verify.js';
 
 /**
@@ -8,14 +9,31 @@ import type { VerifiedToken } from './verify.js';
  */
 export type CachedVerdict = (token: string) => VerifiedToken<object> | undefined;
 
-const lookups = new WeakMap<object, CachedVerdict>();
+/**
+ * The full way of an establisher for a token its `CachedVerdict` has just missed: everything the
+ * establisher does (sharing a verification in progress, events included) but that look-up, which
+ * `authenticate()` has made already. Looking a fresh token up twice cost it about 1 % of its CPU over HTTP.
+ */
+export type AfterMiss = (token: string, caller?: Caller) => Promise<VerifiedToken<object>>;
 
-/** Links a verifier, introspector or establisher to its cache; not linked: it has none (`cache: false`). */
-export function registerCachedVerdict(target: object, lookup: CachedVerdict): void {
+const lookups = new WeakMap<object, CachedVerdict>();
+const afterMisses = new WeakMap<object, AfterMiss>();
+
+/**
+ * Links a verifier, introspector or establisher to its cache; not linked: it has none (`cache: false`).
+ * `afterMiss`, when given, is the target's way for a token `lookup` missed; without it, the target itself.
+ */
+export function registerCachedVerdict(target: object, lookup: CachedVerdict, afterMiss?: AfterMiss): void {
   lookups.set(target, lookup);
+  if (afterMiss !== undefined) afterMisses.set(target, afterMiss);
 }
 
 /** The cache look-up of what `createVerifier()`, `createIntrospector()` or `createEstablisher()` returned, if it caches. */
 export function cachedVerdictOf(target: object): CachedVerdict | undefined {
   return lookups.get(target);
+}
+
+/** What establishes a token that `cachedVerdictOf(target)` has just missed: the registered way, or `target` itself. */
+export function afterMissOf<T extends (token: string, caller?: Caller) => Promise<VerifiedToken<object>>>(target: T): AfterMiss | T {
+  return afterMisses.get(target) ?? target;
 }

@@ -2,7 +2,7 @@ import type { Caller } from './caller.js';
 import { createIntrospector } from '../introspection/introspect.js';
 import { INTROSPECTION_DEFAULTS, type IntrospectionOptions } from '../introspection/options.js';
 import { shareKeySets } from '../keys/control.js';
-import { cachedVerdictOf, registerCachedVerdict } from './cached.js';
+import { afterMissOf, cachedVerdictOf, registerCachedVerdict } from './cached.js';
 import type { VerifyOptions } from './options.js';
 import { createVerifier, type AccessTokenClaims, type VerifiedToken } from './verify.js';
 
@@ -45,7 +45,13 @@ export function createEstablisher<TClaims extends object = AccessTokenClaims>(op
   const verified = cachedVerdictOf(verify);
   const introspected = cachedVerdictOf(introspect);
   if (all ? introspected !== undefined : verified !== undefined || introspected !== undefined) {
-    registerCachedVerdict(establish, all ? introspected! : (token) => (jwtShaped(token) ? verified?.(token) : introspected?.(token)));
+    const verifyAfterMiss = afterMissOf(verify);
+    const introspectAfterMiss = afterMissOf(introspect);
+    registerCachedVerdict(
+      establish,
+      all ? introspected! : (token) => (jwtShaped(token) ? verified?.(token) : introspected?.(token)),
+      all ? introspectAfterMiss : (token, caller) => (jwtShaped(token) ? verifyAfterMiss(token, caller) : introspectAfterMiss(token, caller)),
+    );
   }
   return establish;
 }

@@ -274,10 +274,8 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
   // Every path of a cache miss comes through here; the cached path never does.
   const verifyToken = (token: string, caller?: Caller, slot?: number): Promise<VerifiedJwt<TClaims>> =>
     (tracing.verify.hasSubscribers ? traceVerify(checkToken, token, caller, slot) : checkToken(token, caller, slot));
-  const verifyCached: Verifier<TClaims> = cache === undefined ? verifyToken : (token, caller) => {
-    // A cached token passed every check of verifyToken, the canonical-form one included.
-    const hit = cache.get<TClaims>(token);
-    if (hit !== undefined) return Promise.resolve(hit);
+  // A token the cache has just missed (here, or in authenticate(), which looked it up already).
+  const afterMiss = (token: string, caller?: Caller): Promise<VerifiedJwt<TClaims>> => {
     const shared = pending.get(token);
     if (shared !== undefined) return shared.catch(() => verifyToken(token, caller));
     const slot = pending.claim(token);
@@ -285,13 +283,19 @@ export function createVerifier<TClaims extends object = AccessTokenClaims>(input
     pending.share(slot, token, result);
     return result;
   };
+  const verifyCached: Verifier<TClaims> = cache === undefined ? verifyToken : (token, caller) => {
+    // A cached token passed every check of verifyToken, the canonical-form one included.
+    const hit = cache.get<TClaims>(token);
+    return hit !== undefined ? Promise.resolve(hit) : afterMiss(token, caller);
+  };
 
   const onEvent = options.onEvent;
-  const verify: Verifier<TClaims> = onEvent === undefined ? verifyCached : (token, caller) => verifyCached(token, caller).catch((error: unknown) => {
+  const reported = (way: Verifier<TClaims>): Verifier<TClaims> => (onEvent === undefined ? way : (token, caller) => way(token, caller).catch((error: unknown) => {
     reportRejection(onEvent, error);
     throw error;
-  });
+  }));
+  const verify = reported(verifyCached);
   registerKeySets(verify, () => bound.keySets());
-  if (cache !== undefined) registerCachedVerdict(verify, (token) => cache.get(token));
+  if (cache !== undefined) registerCachedVerdict(verify, (token) => cache.get(token), reported(afterMiss));
   return verify;
 }

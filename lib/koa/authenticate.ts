@@ -1,6 +1,6 @@
 import type { Middleware, ParameterizedContext } from 'koa';
 import { extractToken, plainBearerToken, wellFormedPlainBearer } from '../bearer/extract.js';
-import { cachedVerdictOf } from '../core/cached.js';
+import { afterMissOf, cachedVerdictOf } from '../core/cached.js';
 import type { AccessTokenClaims, VerifiedToken } from '../core/verify.js';
 import { createEstablisher, type EstablishOptions } from '../core/establish.js';
 import { DEFAULTS } from '../core/options.js';
@@ -172,7 +172,9 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
       if (typeof token !== 'string') throw new TypeError('koa-token-guard: getToken must return a string or undefined');
       scheme = credentials?.scheme ?? 'Bearer';
       // A cached verdict without a promise (lib/core/cached.ts): what establish() would resolve to at once.
-      verified = (missed?.(token) as VerifiedToken<TClaims> | undefined) ?? await establish(token, ctx.request);
+      // The token the middleware has just looked up and missed goes on without a second look-up.
+      verified = (missed?.(token) as VerifiedToken<TClaims> | undefined)
+        ?? await (token === read ? establishAfterMiss : establish)(token, ctx.request) as VerifiedToken<TClaims>;
       if (trace !== undefined) describeEstablished(trace, scheme, verified);
       // The binding stage (RFC 9449 7, RFC 8705 3), whatever established the token (JWT or introspection);
       // the proof is never cached, the token's establishment is. A token bound both ways has both checked.
@@ -246,8 +248,10 @@ export function authenticate<TClaims extends object = AccessTokenClaims, TUser =
   // synchronously up to next(): no promise or await of its own. Anything else, misses included, goes through run().
   const cached = dpop === undefined && mtls === undefined && getToken === undefined && !locations.query && !locations.body && resolveUser === undefined
     ? lookup : undefined;
-  // run() looks the token up itself only where the middleware has not just done so (a plain Bearer miss would pay twice).
+  // run() looks the token up itself only where the middleware has not just done so (a plain Bearer miss would pay twice),
+  // and the establisher is not asked to either.
   const missed = cached === undefined ? lookup : undefined;
+  const establishAfterMiss = afterMissOf(establish);
   // Refusals further down get resource_metadata as in run() (there is no DPoP challenge here).
   const rechallenge = (error: unknown): never => {
     throw challenged(error, 'Bearer');

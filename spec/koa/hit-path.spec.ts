@@ -4,6 +4,7 @@ import nock from 'nock';
 import { authenticate, clearKeySets, InsufficientScopeError, requireScopes, type AuthenticateOptions, type AuthState } from '../../lib/index.js';
 import { bearer, request, type Reply } from '../support/http.js';
 import { introspectionServer } from '../support/introspection-server.js';
+import { VerifiedTokenCache } from '../../lib/core/cache.js';
 import { fakeProvider, type FakeProvider } from '../support/provider.js';
 
 // The hit path (issue 23): a cached token is served without a promise or an await of authenticate()'s own,
@@ -126,6 +127,31 @@ describe('koa/authenticate: the hit path', () => {
         expect((await request(app, '/', { headers: { authorization: value } })).status, value).to.equal(204);
       }
     });
+  });
+
+  it('looks a plain Bearer miss up in the verified-token cache once (the middleware), not again in the verifier; a hit once too', async () => {
+    const events: unknown[] = [];
+    const { app } = probedApp({ issuer: provider.issuer, audience: provider.audience, onEvent: (event) => events.push(event) }, requireScopes('read:messages'));
+    const token = await provider.sign();
+    const get = VerifiedTokenCache.prototype.get;
+    let lookups = 0;
+    VerifiedTokenCache.prototype.get = function counted(this: VerifiedTokenCache, ...args: Parameters<typeof get>) {
+      lookups++;
+      return get.apply(this, args);
+    } as typeof get;
+    try {
+      expect((await request(app, '/', { headers: bearer(token) })).status).to.equal(204);
+      expect(lookups).to.equal(1);
+      expect((await request(app, '/', { headers: bearer(token) })).status).to.equal(204);
+      expect(lookups).to.equal(2);
+      // The way after a miss still reports a refusal, once.
+      const forged = `${token.slice(0, token.lastIndexOf('.'))}.${'A'.repeat(86)}`;
+      expect((await request(app, '/', { headers: bearer(forged) })).status).to.equal(401);
+      expect(lookups).to.equal(3);
+      expect(events.filter((e) => (e as { type: string }).type === 'token_rejected')).to.deep.equal([{ type: 'token_rejected', code: 'signature_invalid', status: 401 }]);
+    } finally {
+      VerifiedTokenCache.prototype.get = get;
+    }
   });
 
   it('judges a miss read in its plain form as the full path does: each header a new token, the first request of each', async () => {
