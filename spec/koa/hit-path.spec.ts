@@ -133,12 +133,14 @@ describe('koa/authenticate: the hit path', () => {
     const events: unknown[] = [];
     const { app } = probedApp({ issuer: provider.issuer, audience: provider.audience, onEvent: (event) => events.push(event) }, requireScopes('read:messages'));
     const token = await provider.sign();
-    const get = VerifiedTokenCache.prototype.get;
+    const { prototype } = VerifiedTokenCache;
+    // Called with the cache as `this` below, as the method it is.
+    const get = Object.getOwnPropertyDescriptor(prototype, 'get')!.value as (this: VerifiedTokenCache, token: string) => unknown;
     let lookups = 0;
-    VerifiedTokenCache.prototype.get = function counted(this: VerifiedTokenCache, ...args: Parameters<typeof get>) {
+    prototype.get = function counted(this: VerifiedTokenCache, token: string) {
       lookups++;
-      return get.apply(this, args);
-    } as typeof get;
+      return get.call(this, token);
+    } as VerifiedTokenCache['get'];
     try {
       expect((await request(app, '/', { headers: bearer(token) })).status).to.equal(204);
       expect(lookups).to.equal(1);
@@ -150,7 +152,7 @@ describe('koa/authenticate: the hit path', () => {
       expect(lookups).to.equal(3);
       expect(events.filter((e) => (e as { type: string }).type === 'token_rejected')).to.deep.equal([{ type: 'token_rejected', code: 'signature_invalid', status: 401 }]);
     } finally {
-      VerifiedTokenCache.prototype.get = get;
+      prototype.get = get as VerifiedTokenCache['get'];
     }
   });
 
