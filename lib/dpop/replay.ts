@@ -28,15 +28,23 @@ export function memoryReplayKey(jkt: string, jti: string): string {
   return jti.length <= 64 ? `${jkt.length}:${jkt}${jti}` : replayKey(jkt, jti);
 }
 
+// Expired proofs are dropped in batches at most this often (ms), so a proof costs one comparison, not
+// an iterator: the memory holds the proofs of the last window plus at most this long.
+const SWEEP_EVERY = 1000;
+
 /**
  * This process's memory, bounded to `max` entries. Entries are kept in insertion order, which is their
- * expiry order (one TTL for all), so expired ones are dropped from the front. When every entry is still
- * inside its window, a new proof is refused with a 503 (fail closed): forgetting one would allow its replay.
+ * expiry order (one TTL for all), so expired ones are dropped from the front, as they expire (batched),
+ * not only once full: a server holds the proofs of its last window, not `max` of them forever. When every
+ * entry is still inside its window, a new proof is refused with a 503 (fail closed): forgetting one would
+ * allow its replay.
  */
 export class MemoryReplayStore {
   readonly #entries = new Map<string, number>();
   readonly #max: number;
   readonly #now: () => number;
+  /** When the oldest entry will have expired for a while (ms); Infinity when empty. */
+  #sweepAt = Infinity;
 
   constructor(max: number, now: () => number = Date.now) {
     this.#max = max;
@@ -50,6 +58,7 @@ export class MemoryReplayStore {
   /** True when `key` was new and is now recorded for `ttl` seconds; false for a replay; throws when full. */
   add(key: string, ttl: number): boolean {
     const now = this.#now();
+    if (now >= this.#sweepAt) this.#sweep(now);
     const expires = this.#entries.get(key);
     if (expires !== undefined && expires > now) return false;
     if (expires !== undefined) this.#entries.delete(key);
@@ -58,15 +67,21 @@ export class MemoryReplayStore {
       const oldest = this.#entries.values().next().value as number;
       throw new DpopReplayUnavailableError((oldest - now) / 1000);
     }
-    this.#entries.set(key, now + ttl * 1000);
+    const until = now + ttl * 1000;
+    this.#entries.set(key, until);
+    if (this.#sweepAt === Infinity) this.#sweepAt = until + SWEEP_EVERY;
     return true;
   }
 
   #sweep(now: number): void {
     for (const [key, expires] of this.#entries) {
-      if (expires > now) return;
+      if (expires > now) {
+        this.#sweepAt = expires + SWEEP_EVERY;
+        return;
+      }
       this.#entries.delete(key);
     }
+    this.#sweepAt = Infinity;
   }
 }
 

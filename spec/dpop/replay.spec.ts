@@ -45,6 +45,24 @@ describe('dpop/replay: each proof jti is accepted once within its window', () =>
       expect(memory.add('k', 60)).to.equal(true);
     });
 
+    it('forgets proofs as their window ends (within a second), not only once full: it holds the last window, not max proofs', () => {
+      let now = 1_000_000;
+      const memory = new MemoryReplayStore(100, () => now);
+      for (let i = 0; i < 5; i++) expect(memory.add(`a${i}`, 60)).to.equal(true);
+      now += 30_000;
+      for (let i = 0; i < 3; i++) expect(memory.add(`b${i}`, 60)).to.equal(true);
+      now += 31_000; // the a-proofs' window ended a second ago; nowhere near full
+      expect(memory.add('c', 60)).to.equal(true);
+      expect(memory.size).to.equal(4);
+      expect(memory.add('b0', 60)).to.equal(false); // the b-proofs are still remembered
+      now += 30_000;
+      expect(memory.add('d', 60)).to.equal(true);
+      expect(memory.size).to.equal(2);
+      now += 120_000; // every proof's window over: the next one leaves only itself
+      expect(memory.add('e', 60)).to.equal(true);
+      expect(memory.size).to.equal(1);
+    });
+
     it('is bounded: when full of unexpired entries it refuses new proofs with 503 and Retry-After instead of forgetting one', () => {
       let now = 1_000_000;
       const memory = new MemoryReplayStore(3, () => now);
