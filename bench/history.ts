@@ -62,7 +62,10 @@ export async function main(): Promise<void> {
       symlinkSync(resolve('node_modules'), join(dir, 'node_modules'));
       // This checkout's server (its targets and options) in front of that commit's lib/.
       mkdirSync(join(dir, 'bench'), { recursive: true });
-      for (const file of ['server.ts', 'support.ts', 'otel.ts']) copyFileSync(join('bench', file), join(dir, 'bench', file));
+      for (const file of ['server.ts', 'support.ts', 'otel.ts', 'lib.ts']) copyFileSync(join('bench', file), join(dir, 'bench', file));
+      // The server loads that commit's build (bench/lib.ts), as an application would, unless BENCH_LIB=src.
+      // Emitted without the type check: this checkout's TypeScript may judge an old commit's types otherwise.
+      if (process.env.BENCH_LIB !== 'src') execFileSync(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--noCheck'], { cwd: dir, stdio: 'inherit' });
       return { commit, dir, date: git('log', '-1', '--format=%cI', commit), subject: git('log', '-1', '--format=%s', commit).slice(0, 80) };
     });
     const targets = [];
