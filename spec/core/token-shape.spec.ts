@@ -100,5 +100,25 @@ describe('core/token-shape', () => {
         expect(defect(text, '{"sub":"a"}'), text).to.equal(want);
       }
     });
+
+    // The segments are decoded into one buffer reused from token to token (larger ones get their own).
+    it('reads only the bytes of the token at hand, whatever longer token was checked before it', () => {
+      const names = Array.from({ length: 200 }, (_, i) => `"m${i}":${i}`).join(',');
+      expect(defect('{"alg":"ES256"}', `{${names}}`)).to.equal(undefined);
+      // Shorter, after it: the leftover bytes past its end are member names and a broken UTF-8 sequence.
+      expect(defect('{"alg":"ES256"}', '{"sub":"a"}')).to.equal(undefined);
+      expect(defect('{"alg":"ES256"}', '{"sub":"a","sub":"b"}')).to.equal('duplicate_member');
+      expect(tokenJsonDefect(token('{}', Uint8Array.from([0x7b, 0x22, 0xc3, 0x22, 0x3a, 0x31, 0x7d])), 32, [{}, {}])).to.equal('not_utf8');
+      expect(defect('{"alg":"ES256"}', '{"sub":"a"}')).to.equal(undefined);
+    });
+
+    it('checks segments of any size: beyond the reused buffer as within it', () => {
+      const big = `{"pad":"${'x'.repeat(40_000)}","sub":"a"}`;
+      expect(defect('{"alg":"ES256"}', big)).to.equal(undefined);
+      expect(defect('{"alg":"ES256"}', `${big.slice(0, -1)},"sub":"b"}`)).to.equal('duplicate_member');
+      const bytes = Uint8Array.from([...Buffer.from(big.slice(0, -1)), 0x2c, 0x22, 0x62, 0x22, 0x3a, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x7d]); // ,"b":"<surrogate>"}
+      expect(tokenJsonDefect(token('{}', bytes), 32, [{}, {}])).to.equal('not_utf8');
+      expect(defect('{"alg":"ES256"}', '{"sub":"a"}')).to.equal(undefined);
+    });
   });
 });
