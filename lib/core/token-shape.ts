@@ -85,8 +85,8 @@ export function jsonDefect(text: string, maxDepth: number, parsed: unknown): Jso
 
 // One decode buffer for the process, reused by every check: a check runs to its end without an await, so
 // no two share it at once. Buffer.from took a slice of Node's 8 KiB pool per segment and a new pool every
-// twenty tokens or so, an ArrayBuffer whose allocation cost a fresh token more over HTTP than the decode
-// itself (issue 23: 0.6 % of the server's event loop in a CPU profile under wrk, against 0.5 % decoding).
+// twenty tokens or so, an ArrayBuffer whose allocation cost as much over HTTP as the decode itself (issue 23:
+// 0.6 % of the server's event loop each, in a CPU profile under wrk).
 // Segments longer than SCRATCH_MAX bytes (never a default-sized token) get a buffer of their own instead
 // of growing it for good.
 const SCRATCH_MAX = 16 * 1024;
