@@ -71,7 +71,9 @@ describe('security: one DPoP key cannot fill the replay store (RFC 9449 11.1)', 
     const [floodToken, otherToken] = await Promise.all([issuer.sign({}, { dpopKey: flooder }), issuer.sign({}, { dpopKey: other })]);
     const withNonce = async (key: TestDpopKey, token: string, nonce: string | undefined) =>
       inject(app, '/', ['Host', 'api.example.com', 'Authorization', `DPoP ${token}`, 'DPoP', await key.proof({ method: 'GET', url: HTU, accessToken: token, nonce })]);
-    const bad = [undefined, 'made.up', nonces.current(Date.now() - 600_000), nonces.current(Date.now() + 300_000), `${nonces.current()}x`, 'x'.repeat(64)];
+    // Two steps either side of now, so that a step boundary crossed during the flood leaves them refused (one
+    // step ahead would become the current step then, and be accepted).
+    const bad = [undefined, 'made.up', nonces.current(Date.now() - 600_000), nonces.current(Date.now() + 600_000), `${nonces.current()}x`, 'x'.repeat(64)];
     for (let i = 0; i < 60; i++) {
       const reply = await withNonce(flooder, floodToken, bad[i % bad.length]);
       expect([reply.status, nonces.accepts(reply.headers['dpop-nonce'])]).to.deep.equal([401, true]);
