@@ -43,9 +43,10 @@ function memberNames(bytes: Uint8Array, length: number, maxDepth: number): numbe
     } else if (c === 0x22 /* " */) {
       // Bounded although the JSON parsed: a bad call must not loop forever.
       for (i++; i < length && bytes[i] !== 0x22; i++) if (bytes[i] === 0x5c /* \ */) i++;
+      // Up to `length` only: past it lie another token's bytes (the reused decode buffer).
       let j = i + 1;
-      while (bytes[j] === 0x20 || bytes[j] === 0x0a || bytes[j] === 0x0d || bytes[j] === 0x09) j++;
-      if (bytes[j] === 0x3a /* : */) names++;
+      while (j < length && (bytes[j] === 0x20 || bytes[j] === 0x0a || bytes[j] === 0x0d || bytes[j] === 0x09)) j++;
+      if (j < length && bytes[j] === 0x3a /* : */) names++;
     }
   }
   return names;

@@ -110,6 +110,9 @@ describe('core/token-shape', () => {
       expect(defect('{"alg":"ES256"}', '{"sub":"a","sub":"b"}')).to.equal('duplicate_member');
       expect(tokenJsonDefect(token('{}', Uint8Array.from([0x7b, 0x22, 0xc3, 0x22, 0x3a, 0x31, 0x7d])), 32, [{}, {}])).to.equal('not_utf8');
       expect(defect('{"alg":"ES256"}', '{"sub":"a"}')).to.equal(undefined);
+      // A text ending in a string's closing quote: the `:` left just past it by {"a":1} is not its member name.
+      expect(defect('{}', '{"a":1}')).to.equal(undefined);
+      expect(defect('{}', '"ab"')).to.equal(undefined);
     });
 
     it('checks segments of any size: beyond the reused buffer as within it', () => {
