@@ -92,18 +92,20 @@ export function jsonDefect(text: string, maxDepth: number, parsed: unknown): Jso
 // of growing it for good.
 const SCRATCH_MAX = 16 * 1024;
 let scratch: Buffer | undefined;
+/** Where `decodeSegment()` put the bytes it returns the count of: `scratch`, or a buffer of a large segment's own. */
+let decoded: Buffer = Buffer.alloc(0);
 
-/** The base64url segment `token[start, end)` decoded, in `scratch` when it fits: the buffer and the byte count. */
-function decodeSegment(token: string, start: number, end: number): [bytes: Buffer, length: number] {
-  const segment = token.slice(start, end);
-  // Canonical base64url (isCanonicalCompactJws) decodes to exactly floor(3n / 4) bytes.
-  const size = Math.floor(((end - start) * 3) / 4);
+/** Decodes the base64url `segment` into `decoded` and returns its byte count (no tuple to build and destructure per segment). */
+function decodeSegment(segment: string): number {
+  // Canonical base64url (isCanonicalCompactJws) decodes to exactly floor(3n / 4) bytes; never more in any case.
+  const size = Math.floor((segment.length * 3) / 4);
   if (size > SCRATCH_MAX) {
-    const own = Buffer.from(segment, 'base64url');
-    return [own, own.length];
+    decoded = Buffer.from(segment, 'base64url');
+    return decoded.length;
   }
   if (scratch === undefined || scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, 2048));
-  return [scratch, scratch.write(segment, 0, 'base64url')];
+  decoded = scratch;
+  return scratch.write(segment, 0, 'base64url');
 }
 
 /**
@@ -115,7 +117,8 @@ export function tokenJsonDefect(token: string, maxDepth: number, parsed: readonl
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
   for (let k = 0; k < 2; k++) {
-    const [bytes, length] = k === 0 ? decodeSegment(token, 0, first) : decodeSegment(token, first + 1, second);
+    const length = decodeSegment(k === 0 ? token.slice(0, first) : token.slice(first + 1, second));
+    const bytes = decoded;
     // RFC 7519 7.2 (jose's own decoder refuses such bytes too; this does not depend on it).
     if (!isUtf8(length === bytes.length ? bytes : bytes.subarray(0, length))) return 'not_utf8';
     const defect = parsedJsonDefect(bytes, length, maxDepth, parsed[k]);
